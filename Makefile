@@ -1,0 +1,131 @@
+# lamina: a bare-metal AArch64 type-1 hypervisor.
+#
+#   make            build build/lamina.elf and build/lamina.bin (a Linux arm64 Image)
+#   make run        install what is missing, build, boot on QEMU virt (Ctrl-A X quits)
+#   make test       install what is missing, build, run every test through one ctest
+#   make debug      boot paused with QEMU's gdb stub; then `make gdb` in another terminal
+#   make gdb        gdb-multiarch with lamina.elf's symbols, connected to `make debug`
+#   make clean      remove build/
+#
+# V=1 prints full commands. LAMINA_MAX_CPUS=N sets the CPU limit (default 16).
+# LAMINA_FALLBACK_UART=0xADDR|none: the PL011 used to complain about a DTB
+# that names no usable console (default: QEMU virt's 0x09000000);
+# LAMINA_FALLBACK_PSCI=smc|hvc|none powers off after such an error (default smc).
+
+CROSS_COMPILE ?= aarch64-linux-gnu-
+CXX      := $(CROSS_COMPILE)g++
+OBJCOPY  := $(CROSS_COMPILE)objcopy
+READELF  := $(CROSS_COMPILE)readelf
+BUILD    ?= build
+LAMINA_DEPS ?= /opt/lamina-deps
+LIBFDT_DIR  := $(LAMINA_DEPS)/arm64/usr
+LAMINA_MAX_CPUS ?= 16
+LAMINA_FALLBACK_UART ?= 0x09000000
+LAMINA_FALLBACK_PSCI ?= smc
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+ifeq ($(LAMINA_FALLBACK_UART),none)
+FALLBACK_UART_DEF := 0
+else
+FALLBACK_UART_DEF := $(LAMINA_FALLBACK_UART)
+endif
+FALLBACK_PSCI_DEF := $(if $(filter smc,$(LAMINA_FALLBACK_PSCI)),1,$(if $(filter hvc,$(LAMINA_FALLBACK_PSCI)),2,0))
+
+# Sources: every .S/.cpp under the EL2 directories (one concept per file;
+# adding a file needs no Makefile change).
+EL2_DIRS := boot arch mm hyp hyp/lib hyp/platform hyp/cpu hyp/rt
+SRCS := $(filter-out boot/asm_offsets.cpp,$(foreach d,$(EL2_DIRS),$(wildcard $(d)/*.cpp $(d)/*.S)))
+OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SRCS))
+DEPS := $(OBJS:.o=.d) $(BUILD)/generated/asm_offsets.s.d
+
+GEN := $(BUILD)/generated
+ASM_OFFSETS := $(GEN)/asm_offsets.h
+
+# EL2 code: freestanding C++20, general registers only (lamina never touches
+# a guest's FP/SIMD state), no outline atomics (they need libc's HWCAP
+# probing), frame pointers for backtraces, position-independent.
+ARCH_FLAGS := -march=armv8-a -mgeneral-regs-only -mno-outline-atomics
+CXXFLAGS := -std=gnu++20 $(ARCH_FLAGS) -O2 -g \
+  -ffreestanding -fno-exceptions -fno-rtti -nostdlib -fno-threadsafe-statics -fno-use-cxa-atexit \
+  -fPIE -fno-plt -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+  -fstack-protector-strong -fno-asynchronous-unwind-tables -fno-unwind-tables \
+  -fno-tree-loop-distribute-patterns -ffunction-sections -fdata-sections \
+  -Wall -Wextra -Wconversion -Werror \
+  -I. -I$(GEN) -isystem $(LIBFDT_DIR)/include \
+  -DLAMINA_VERSION='"$(VERSION)"' -DLAMINA_MAX_CPUS=$(LAMINA_MAX_CPUS) \
+  -DLAMINA_FALLBACK_UART=$(FALLBACK_UART_DEF) -DLAMINA_FALLBACK_PSCI=$(FALLBACK_PSCI_DEF) \
+  -MMD -MP
+ASFLAGS := $(ARCH_FLAGS) -g -I$(GEN) -MMD -MP
+LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,text -Wl,--gc-sections \
+  -Wl,-T,linker/lamina.ld -Wl,-z,max-page-size=4096 -Wl,--build-id=none -Wl,--no-undefined \
+  -Wl,-z,norelro -Wl,-Map,$(BUILD)/lamina.map
+LIBS := $(LIBFDT_DIR)/lib/aarch64-linux-gnu/libfdt.a -lgcc
+
+.PHONY: all setup run test debug gdb clean unit-tests
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/lamina.bin
+
+setup:
+	$(Q)bash scripts/setup.sh
+
+# The setup step must run before anything that needs the toolchain, but only
+# when a goal needs it; `make` alone assumes the tools are there.
+$(OBJS) $(ASM_OFFSETS): | $(if $(filter run test debug,$(MAKECMDGOALS)),setup)
+
+$(GEN)/asm_offsets.s: boot/asm_offsets.cpp
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)$(CXX) $(filter-out -MMD -MP,$(CXXFLAGS)) -MMD -MP -MF $@.d -MT $@ -S $< -o $@
+
+$(ASM_OFFSETS): $(GEN)/asm_offsets.s
+	@echo "  GEN     $@"
+	$(Q){ echo "// Generated from boot/asm_offsets.cpp. Do not edit."; \
+	  echo "#pragma once"; \
+	  sed -n 's/.*->\([A-Z0-9_]*\) [#$$]*\(-\{0,1\}[0-9][0-9]*\).*/#define \1 \2/p' $<; } > $@.tmp
+	$(Q)mv $@.tmp $@
+
+$(BUILD)/obj/%.cpp.o: %.cpp | $(ASM_OFFSETS)
+	@mkdir -p $(dir $@)
+	@echo "  CXX     $<"
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S $(ASM_OFFSETS)
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CXX) $(ASFLAGS) -c $< -o $@
+
+$(BUILD)/lamina.elf: $(OBJS) linker/lamina.ld
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(CXXFLAGS) $(LDFLAGS) $(OBJS) $(LIBS) -o $@
+	$(Q)scripts/check-elf.sh $(READELF) $@
+
+$(BUILD)/lamina.bin: $(BUILD)/lamina.elf
+	@echo "  OBJCOPY $@"
+	$(Q)$(OBJCOPY) -O binary $< $@
+
+run: setup all
+	$(Q)scripts/lamina-qemu --interactive
+
+debug: setup all
+	$(Q)scripts/lamina-qemu --interactive --gdb 1234
+
+gdb:
+	$(Q)gdb-multiarch -q -x scripts/gdb-lamina.gdb
+
+test: setup all
+	$(Q)cmake -S tests -B $(BUILD)/host -DLAMINA_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
+	$(Q)cmake --build $(BUILD)/host -j$(JOBS)
+	$(Q)cd $(BUILD)/host && ctest --output-on-failure -j$(JOBS) --timeout 300
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(DEPS)

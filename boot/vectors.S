@@ -1,0 +1,69 @@
+// The EL2 exception vector table (VBAR_EL2). Until guests exist every
+// exception taken to EL2 is unexpected: each vector saves the full register
+// frame and calls el2_unexpected_exception(frame, kind), which prints a
+// crash report and stops this CPU.
+// DDI 0487 K.a D1.3.1 "Exception vectors": 16 entries of 128 bytes, 2 KiB aligned.
+
+#include "asm_offsets.h"
+
+.macro vector kind
+	.balign 128
+	sub	sp, sp, #FRAME_SIZE
+	stp	x0, x1, [sp, #0]
+	mov	x0, #\kind
+	b	save_frame_and_report
+.endm
+
+	.section .text, "ax"
+	.balign 2048
+	.global el2_vectors
+el2_vectors:
+	vector 0	// current EL, SP_EL0: synchronous
+	vector 1	// IRQ
+	vector 2	// FIQ
+	vector 3	// SError
+	vector 4	// current EL, SP_ELx: synchronous
+	vector 5	// IRQ
+	vector 6	// FIQ
+	vector 7	// SError
+	vector 8	// lower EL, AArch64: synchronous
+	vector 9	// IRQ
+	vector 10	// FIQ
+	vector 11	// SError
+	vector 12	// lower EL, AArch32: synchronous
+	vector 13	// IRQ
+	vector 14	// FIQ
+	vector 15	// SError
+
+save_frame_and_report:
+	stp	x2, x3, [sp, #16]
+	stp	x4, x5, [sp, #32]
+	stp	x6, x7, [sp, #48]
+	stp	x8, x9, [sp, #64]
+	stp	x10, x11, [sp, #80]
+	stp	x12, x13, [sp, #96]
+	stp	x14, x15, [sp, #112]
+	stp	x16, x17, [sp, #128]
+	stp	x18, x19, [sp, #144]
+	stp	x20, x21, [sp, #160]
+	stp	x22, x23, [sp, #176]
+	stp	x24, x25, [sp, #192]
+	stp	x26, x27, [sp, #208]
+	stp	x28, x29, [sp, #224]
+	str	x30, [sp, #FRAME_X30]
+	add	x1, sp, #FRAME_SIZE
+	str	x1, [sp, #FRAME_SP]
+	mrs	x1, elr_el2
+	str	x1, [sp, #FRAME_ELR]
+	mrs	x1, spsr_el2
+	str	x1, [sp, #FRAME_SPSR]
+	mrs	x1, esr_el2
+	str	x1, [sp, #FRAME_ESR]
+	mrs	x1, far_el2
+	str	x1, [sp, #FRAME_FAR]
+	mov	x1, x0
+	mov	x0, sp
+	mov	x29, xzr			// the report walks the saved x29 itself
+	bl	el2_unexpected_exception	// does not return
+1:	wfe
+	b	1b

@@ -1,0 +1,35 @@
+#include "hyp/console.hpp"
+
+#include "arch/pl011.hpp"
+
+namespace lamina::hyp::console {
+
+namespace {
+// 0 = none attached. Written once by the boot CPU before secondaries start.
+uint64_t g_pl011_base = 0;
+SpinLock g_lock;
+}  // namespace
+
+void attach_pl011(mm::PhysAddr base) {
+  arch::Pl011(base.value()).enable_transmit();
+  g_pl011_base = base.value();
+}
+
+bool attached() { return g_pl011_base != 0; }
+
+void write(std::string_view text) {
+  if (g_pl011_base == 0) return;
+  const arch::Pl011 uart(g_pl011_base);
+  for (const char c : text) {
+    if (c == '\n') uart.put('\r');
+    uart.put(c);
+  }
+}
+
+void flush() {
+  if (g_pl011_base != 0) arch::Pl011(g_pl011_base).flush();
+}
+
+SpinLock& lock() { return g_lock; }
+
+}  // namespace lamina::hyp::console

@@ -1,0 +1,28 @@
+// lamina's own console: the host UART named by /chosen/stdout-path (or the
+// build's fallback UART when the DT names none). Until a UART is attached,
+// output is dropped.
+#pragma once
+
+#include <string_view>
+
+#include "hyp/lib/spinlock.hpp"
+#include "mm/addr.hpp"
+
+namespace lamina::hyp::console {
+
+// Starts using the PL011 at `base`, which must already be mapped as device
+// memory at the same VA (identity map) or the MMU must be off.
+void attach_pl011(mm::PhysAddr base);
+
+[[nodiscard]] bool attached();
+
+// Writes `text`, turning "\n" into "\r\n". Not serialized: callers hold lock().
+void write(std::string_view text);
+
+// Waits until the UART has sent everything (before a power-off).
+void flush();
+
+// Serializes whole lines from every CPU (see hyp/log.cpp).
+[[nodiscard]] SpinLock& lock();
+
+}  // namespace lamina::hyp::console

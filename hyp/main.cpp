@@ -1,0 +1,199 @@
+// The hypervisor proper, on the boot CPU, once boot/boot.cpp has the MMU on:
+// EL2 state, console, platform discovery, memory, the other CPUs, and the
+// platform summary. With no guest to run yet, it then powers the machine off.
+#include <cstdint>
+
+#include "arch/barrier.hpp"
+#include "arch/sysreg.hpp"
+#include "boot/hyp_mmu.hpp"
+#include "boot/image_layout.hpp"
+#include "hyp/console.hpp"
+#include "hyp/crash.hpp"
+#include "hyp/el2_setup.hpp"
+#include "hyp/firmware.hpp"
+#include "hyp/lib/boot_options.hpp"
+#include "hyp/log.hpp"
+#include "hyp/memory.hpp"
+#include "hyp/percpu.hpp"
+#include "hyp/platform/platform.hpp"
+#include "hyp/smp.hpp"
+
+#ifndef LAMINA_VERSION
+#define LAMINA_VERSION "unknown"
+#endif
+
+namespace lamina::hyp {
+
+[[noreturn]] void hyp_main(mm::PhysAddr dtb);
+
+namespace {
+
+Platform g_platform;
+
+// The PSCI conduit to power off with when the DT cannot say which (an
+// unusable DTB): the build's choice, SMC for QEMU virt by default.
+PsciConduit fallback_conduit() {
+  return LAMINA_FALLBACK_PSCI == 1 ? PsciConduit::kSmc
+                                   : (LAMINA_FALLBACK_PSCI == 2 ? PsciConduit::kHvc : PsciConduit::kNone);
+}
+
+[[noreturn]] void stop_boot(const void* blob) {
+  LOG_ERROR("lamina cannot continue: powering off");
+  auto psci = find_psci(blob);
+  firmware::power_off(psci.ok() ? psci.value().conduit : fallback_conduit());
+}
+
+void report_dt_error(const DtError& error) {
+  char message[2 * kMaxDtPath + 128];
+  describe_dt_error(error, message, sizeof(message));
+  LOG_ERROR("{}", message);
+}
+
+// Console first: every later problem must be reportable. The DT's console if
+// it has a usable one, else the build's fallback UART (if any).
+void attach_console(const void* blob) {
+  auto uart = find_console_uart(blob);
+  if (uart.ok() && boot::map_device(uart.value().regs).ok()) {
+    console::attach_pl011(uart.value().regs.base);
+    return;
+  }
+  if (LAMINA_FALLBACK_UART != 0 && boot::map_device({mm::PhysAddr(LAMINA_FALLBACK_UART), mm::kPageSize}).ok())
+    console::attach_pl011(mm::PhysAddr(LAMINA_FALLBACK_UART));
+  LOG_WARN("no usable console in the device tree; using the build's fallback UART {}",
+           mm::PhysAddr(LAMINA_FALLBACK_UART));
+  if (!uart.ok()) report_dt_error(uart.error());
+}
+
+const char* yes_no(bool b) { return b ? "yes" : "no"; }
+
+void log_cpu_features(const CpuFeatures& f) {
+  const arch::MidrEl1 midr = arch::read<arch::MidrEl1>();
+  LOG_INFO("CPU: MIDR {:08x} (implementer {:x}, part {:x}), PARange {} bits, VMID {} bits", midr.raw(),
+           midr.get(arch::MidrEl1::implementer), midr.get(arch::MidrEl1::partnum), f.pa_bits, f.vmid_bits);
+  LOG_INFO("CPU: VHE {}, stage-2 FWB {}, GIC system registers {}, CnP {}, XNX {}, SVE {}", yes_no(f.vhe),
+           yes_no(f.s2fwb), yes_no(f.gic_sysreg), yes_no(f.cnp), yes_no(f.xnx), yes_no(f.sve));
+  LOG_INFO("CPU: D-cache line {} B, I-cache line {} B, IDC {}, DIC {}, counter {} Hz", f.dcache_line, f.icache_line,
+           yes_no(f.idc), yes_no(f.dic), arch::read<arch::CntfrqEl0>().value());
+}
+
+const char* gic_name(GicVersion v) {
+  switch (v) {
+    case GicVersion::kV2: return "GICv2";
+    case GicVersion::kV3: return "GICv3";
+    case GicVersion::kNone: break;
+  }
+  return "none";
+}
+
+const char* conduit_name(PsciConduit c) {
+  switch (c) {
+    case PsciConduit::kSmc: return "smc";
+    case PsciConduit::kHvc: return "hvc";
+    case PsciConduit::kNone: break;
+  }
+  return "none";
+}
+
+void log_platform(const Platform& p) {
+  if (p.model[0] != '\0') LOG_INFO("machine: {}", p.model);
+  LOG_INFO("device tree: {}", p.dtb);
+  for (size_t i = 0; i < p.memory_count; ++i)
+    LOG_INFO("RAM bank {}: {} ({} MiB)", i, p.memory[i], p.memory[i].size >> 20);
+  for (size_t i = 0; i < p.reserved_count; ++i)
+    LOG_INFO("reserved: {}{}", p.reserved[i].range,
+             p.reserved[i].from_memreserve ? " (memreserve)" : (p.reserved[i].no_map ? " (no-map)" : ""));
+  const GicDesc& g = p.gic;
+  LOG_INFO("GIC: {}, GICD {}", gic_name(g.version), g.distributor.base);
+  if (g.version == GicVersion::kV2) LOG_INFO("GIC: GICC {}", g.cpu_interface.base);
+  for (size_t i = 0; i < g.redistributor_region_count; ++i) LOG_INFO("GIC: GICR {}", g.redistributors[i]);
+  if (g.hyp_interface.size != 0) LOG_INFO("GIC: GICH {}, GICV {}", g.hyp_interface.base, g.vcpu_interface.base);
+  if (g.has_maintenance_interrupt) LOG_INFO("GIC: maintenance interrupt INTID {}", g.maintenance_intid);
+  LOG_INFO("UART: PL011 at {} ({})", p.uart.regs.base, p.uart.path);
+  LOG_INFO("PSCI: conduit {}{}", conduit_name(p.psci.conduit), p.psci.standard_function_ids ? "" : " (PSCI 0.1 IDs)");
+  LOG_INFO("timer: INTIDs secure phys {}, phys {}, virt {}, hyp {}", p.timer.secure_phys_intid,
+           p.timer.nonsecure_phys_intid, p.timer.virt_intid, p.timer.hyp_phys_intid);
+}
+
+// Map the GIC's frames now, so later code finds them mapped.
+bool map_gic(const GicDesc& g) {
+  bool ok = boot::map_device(g.distributor).ok();
+  if (g.cpu_interface.size != 0) ok = ok && boot::map_device(g.cpu_interface).ok();
+  if (g.hyp_interface.size != 0) ok = ok && boot::map_device(g.hyp_interface).ok();
+  if (g.vcpu_interface.size != 0) ok = ok && boot::map_device(g.vcpu_interface).ok();
+  for (size_t i = 0; i < g.redistributor_region_count; ++i) ok = ok && boot::map_device(g.redistributors[i]).ok();
+  return ok;
+}
+
+// bootargs "lamina.selftest=...": crash on purpose, to prove the crash
+// report and the W^X map (tests/boot).
+[[noreturn]] void run_self_test(SelfTest test) {
+  LOG_INFO("self-test: crashing on purpose");
+  switch (test) {
+    case SelfTest::kBrk: asm volatile("brk #0x1a1" ::: "memory"); break;
+    case SelfTest::kWriteText: {
+      // Text is mapped read-only: this store must take a permission fault.
+      auto* text = reinterpret_cast<volatile uint32_t*>(&hyp_main);
+      *text = 0xd503201f;  // NOP
+      break;
+    }
+    case SelfTest::kExecData: {
+      // Data is mapped execute-never: this branch must take an instruction abort.
+      static uint32_t data_code[2] = {0xd65f03c0, 0};  // RET
+      reinterpret_cast<void (*)()>(reinterpret_cast<uintptr_t>(data_code))();
+      break;
+    }
+    case SelfTest::kNone: break;
+  }
+  LOG_ERROR("self-test: the deliberate fault did not happen");
+  arch::halt_cpu();
+}
+
+}  // namespace
+
+[[noreturn]] void hyp_main(mm::PhysAddr dtb) {
+  PerCpu& cpu = this_cpu();
+  setup_el2_cpu_state(cpu.features);  // also lets libfdt use FP/SIMD (CPTR_EL2.TFP = 0)
+  log::set_counter_frequency(arch::read<arch::CntfrqEl0>().value());
+
+  const void* blob = mm::to_ptr<const void>(mm::to_va(dtb));
+  attach_console(blob);
+  LOG_INFO("lamina {}: bare-metal AArch64 hypervisor", LAMINA_VERSION);
+  LOG_INFO("running at EL2 (non-VHE), loaded at {}, image {} KiB", mm::PhysAddr(load_base()),
+           boot::image_layout().whole.size >> 10);
+
+  if (auto r = discover_platform(blob, dtb, &g_platform); !r.ok()) {
+    report_dt_error(r.error());
+    stop_boot(blob);
+  }
+  const Platform& platform = g_platform;
+  if (platform.bootargs != nullptr) {
+    const BootOptionsResult opts = parse_boot_options(platform.bootargs);
+    log::set_level(opts.options.log_level);
+    if (!opts.bad_option.empty()) LOG_WARN("ignoring unknown or malformed option '{}'", opts.bad_option);
+  }
+  log_cpu_features(cpu.features);
+  log_platform(platform);
+
+  if (!map_gic(platform.gic)) {
+    LOG_ERROR("cannot map the GIC's registers: EL2 page-table pool exhausted");
+    stop_boot(blob);
+  }
+  if (auto r = init_memory(platform, boot::image_layout().whole); !r.ok()) {
+    LOG_ERROR("memory setup failed: {}", mm::error_name(r.error()));
+    stop_boot(blob);
+  }
+
+  const SmpResult smp = start_secondary_cpus(platform);
+  LOG_INFO("CPUs: {} online of {} in the device tree{}", smp.online, platform.cpu_count,
+           smp.failed != 0 ? " (some failed to start)" : "");
+
+  if (platform.bootargs != nullptr) {
+    const SelfTest test = parse_boot_options(platform.bootargs).options.self_test;
+    if (test != SelfTest::kNone) run_self_test(test);
+  }
+
+  LOG_INFO("boot complete; no guest configured: powering off");
+  firmware::power_off(platform.psci.conduit != PsciConduit::kNone ? platform.psci.conduit : fallback_conduit());
+}
+
+}  // namespace lamina::hyp

@@ -1,0 +1,459 @@
+#include "hyp/platform/device_tree.hpp"
+
+#include <libfdt.h>
+
+#include <climits>
+#include <cstring>
+
+namespace lamina::hyp::dt {
+
+namespace {
+
+constexpr size_t kCellBytes = 4;
+
+// Largest cell count libfdt's own fdt_address_cells accepts (FDT_MAX_NCELLS);
+// wider values are garbage, not just "unsupported".
+constexpr uint32_t kMaxCellCount = 4;
+
+constexpr int to_int(size_t n) { return n > INT_MAX ? INT_MAX : static_cast<int>(n); }
+
+const char* header_detail(int libfdt_error) {
+  switch (-libfdt_error) {
+    case FDT_ERR_BADMAGIC: return "bad magic (expected 0xd00dfeed)";
+    case FDT_ERR_BADVERSION: return "unsupported FDT version";
+    case FDT_ERR_TRUNCATED: return "the header's sizes and offsets do not fit in totalsize";
+    default: return "fdt_check_header rejected the header";
+  }
+}
+
+}  // namespace
+
+uint32_t read_cell(const void* p) {
+  fdt32_t raw;
+  memcpy(&raw, p, sizeof(raw));
+  return fdt32_to_cpu(raw);
+}
+
+uint64_t read_cells(const void* p, uint32_t cells) {
+  const auto* bytes = static_cast<const uint8_t*>(p);
+  uint64_t value = 0;
+  for (uint32_t i = 0; i < cells && i < kMaxCells; ++i) {
+    value = (value << 32) | read_cell(bytes + i * kCellBytes);
+  }
+  return value;
+}
+
+bool gic_spec_to_intid(uint32_t type, uint32_t number, uint32_t* intid) {
+  // Binding values: 0 = SPI, 1 = PPI (2/3 are GICv3's extended SPI/PPI
+  // ranges, which lamina does not handle). SPIs are INTIDs 32..1019 and PPIs
+  // 16..31 (GIC IHI 0069 2.2 "INTIDs").
+  constexpr uint32_t kSpiBase = 32;
+  constexpr uint32_t kSpiCount = 1020 - kSpiBase;
+  constexpr uint32_t kPpiBase = 16;
+  constexpr uint32_t kPpiCount = 16;
+  if (type == 0 && number < kSpiCount) {
+    *intid = kSpiBase + number;
+    return true;
+  }
+  if (type == 1 && number < kPpiCount) {
+    *intid = kPpiBase + number;
+    return true;
+  }
+  return false;
+}
+
+void copy_string(char* dst, size_t dst_size, const char* src, size_t src_len) {
+  if (dst_size == 0) return;
+  size_t n = src == nullptr ? 0 : strnlen(src, src_len);
+  if (n > dst_size - 1) n = dst_size - 1;
+  if (n != 0) memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+DtError make_error(DtErrorCode code, const char* node, const char* property, const char* detail,
+                   int libfdt_error) {
+  DtError e;
+  e.code = code;
+  copy_string(e.node, sizeof(e.node), node, sizeof(e.node));
+  e.property = property;
+  e.libfdt_error = libfdt_error;
+  e.detail = detail;
+  return e;
+}
+
+RegEntry Reg::entry(size_t index) const {
+  const size_t stride = (cells.address + cells.size) * kCellBytes;
+  const uint8_t* p = data + index * stride;
+  RegEntry e;
+  e.address = read_cells(p, cells.address);
+  e.size = read_cells(p + cells.address * kCellBytes, cells.size);
+  return e;
+}
+
+Result<uint64_t, DtError> check_header(const void* blob, uint64_t max_size) {
+  if (blob == nullptr) {
+    return Err{make_error(DtErrorCode::kNoBlob, "blob", nullptr, "the device tree pointer is null")};
+  }
+  // Documentation/arch/arm64/booting.rst, "Setup the device tree": the blob
+  // is 8-byte aligned. libfdt also reads 64-bit memreserve fields in place.
+  if (reinterpret_cast<uintptr_t>(blob) % 8 != 0) {
+    return Err{make_error(DtErrorCode::kNoBlob, "blob", nullptr,
+                          "the device tree pointer is not 8-byte aligned")};
+  }
+  if (max_size < sizeof(fdt_header)) {
+    return Err{make_error(DtErrorCode::kTooLarge, "header", nullptr,
+                          "fewer bytes allowed than an FDT header needs")};
+  }
+  const int err = fdt_check_header(blob);
+  if (err != 0) {
+    return Err{make_error(DtErrorCode::kBadHeader, "header", nullptr, header_detail(err), err)};
+  }
+  // Version 17 added size_dt_struct, which bounds every structure read;
+  // libfdt also mishandles some malformed pre-16 trees. Everything since
+  // 2007 (dtc, QEMU, U-Boot, firmware) writes 17.
+  if (fdt_version(blob) < 17) {
+    return Err{make_error(DtErrorCode::kBadHeader, "header", nullptr,
+                          "lamina needs FDT version 17 or later", -FDT_ERR_BADVERSION)};
+  }
+  const uint64_t total = fdt_totalsize(blob);
+  if (total > max_size) {
+    return Err{make_error(DtErrorCode::kTooLarge, "header", nullptr,
+                          "totalsize is larger than the bytes allowed for the blob")};
+  }
+  return total;
+}
+
+Result<DeviceTree, DtError> DeviceTree::open(const void* blob, uint64_t max_size) {
+  const uint64_t total = TRY(check_header(blob, max_size));
+  const DeviceTree tree(blob, total);
+
+  // Walk the whole structure block (tokens, nesting, name and property
+  // string bounds) once, so that a corrupted blob is reported here rather
+  // than misparsed later.
+  int err = fdt_check_full(blob, static_cast<size_t>(total));
+  int depth = 0;
+  const int first = fdt_next_node(blob, -1, &depth);
+  if (err == 0 && first != kRootNode) err = -FDT_ERR_BADSTRUCTURE;
+  if (err == 0) return tree;
+
+  // Name the last node that could still be reached, to say where it broke.
+  // The walk is bounded: offsets only grow, and libfdt stops at the end of
+  // the structure block.
+  int last_good = -1;
+  depth = 0;
+  for (int offset = fdt_next_node(blob, -1, &depth); offset >= 0;
+       offset = fdt_next_node(blob, offset, &depth)) {
+    last_good = offset;
+  }
+  DtError e = make_error(DtErrorCode::kMalformed, "structure block", nullptr,
+                         last_good < 0 ? "the structure block is corrupt before the root node"
+                                       : "the structure block is corrupt at or after this node",
+                         err);
+  if (last_good >= 0) tree.path(last_good, e.node, sizeof(e.node));
+  return Err{e};
+}
+
+int DeviceTree::find_path(const char* path) const {
+  // Only absolute paths: libfdt resolves a leading alias recursively.
+  if (path == nullptr || path[0] != '/') return -FDT_ERR_BADPATH;
+  return fdt_path_offset(fdt_, path);
+}
+
+Result<int, DtError> DeviceTree::resolve_path(const char* path, size_t len,
+                                              const char* property) const {
+  char joined[2 * kMaxDtPath];
+  const char* full = path;
+  size_t full_len = len;
+
+  if (len == 0) {
+    return Err{make_error(DtErrorCode::kBadProperty, "/chosen", property, "the path is empty")};
+  }
+  if (path[0] != '/') {
+    // "alias" or "alias/sub/node": the alias's value replaces the first
+    // component (DT spec 3.3 "/aliases node").
+    const auto* slash = static_cast<const char*>(memchr(path, '/', len));
+    const size_t alias_len = slash == nullptr ? len : static_cast<size_t>(slash - path);
+    DtError missing = make_error(DtErrorCode::kMissingNode, "", property,
+                                 "the path starts with an alias that /aliases does not define");
+    copy_string(missing.node, sizeof(missing.node), path, len);
+    const int aliases = find_path("/aliases");
+    if (aliases < 0) return Err{missing};
+    int value_len = 0;
+    const auto* value = static_cast<const char*>(
+        fdt_getprop_namelen(fdt_, aliases, path, to_int(alias_len), &value_len));
+    if (value == nullptr || value_len < 0) return Err{missing};
+    const auto size = static_cast<size_t>(value_len);
+    if (size < 2 || strnlen(value, size) != size - 1 || value[0] != '/') {
+      return Err{make_error(DtErrorCode::kBadProperty, "/aliases", nullptr,
+                            "an alias is not a NUL-terminated absolute path")};
+    }
+    const size_t rest = len - alias_len;
+    if (size - 1 + rest >= sizeof(joined)) {
+      return Err{make_error(DtErrorCode::kBadProperty, "/aliases", nullptr,
+                            "an alias expands to a path that is too long")};
+    }
+    memcpy(joined, value, size - 1);
+    if (rest != 0) memcpy(joined + size - 1, path + alias_len, rest);
+    full = joined;
+    full_len = size - 1 + rest;
+  }
+
+  const int node = fdt_path_offset_namelen(fdt_, full, to_int(full_len));
+  if (node < 0) {
+    DtError e = make_error(DtErrorCode::kMissingNode, "", property, "no node at this path", node);
+    copy_string(e.node, sizeof(e.node), full, full_len);
+    return Err{e};
+  }
+  return node;
+}
+
+int DeviceTree::first_enabled_compatible(const char* compat) const {
+  for (int node = fdt_node_offset_by_compatible(fdt_, -1, compat); node >= 0;
+       node = fdt_node_offset_by_compatible(fdt_, node, compat)) {
+    if (is_enabled(node)) return node;
+  }
+  return -FDT_ERR_NOTFOUND;
+}
+
+bool DeviceTree::property(int node, const char* name, Property* out) const {
+  int len = 0;
+  const void* data = fdt_getprop(fdt_, node, name, &len);
+  if (data == nullptr || len < 0) return false;
+  out->data = static_cast<const uint8_t*>(data);
+  out->size = static_cast<size_t>(len);
+  return true;
+}
+
+bool DeviceTree::has_property(int node, const char* name) const {
+  Property unused;
+  return property(node, name, &unused);
+}
+
+Result<const char*, DtError> DeviceTree::string(int node, const char* name, bool required) const {
+  Property p;
+  if (!property(node, name, &p)) {
+    if (!required) return static_cast<const char*>(nullptr);
+    return Err{error(DtErrorCode::kMissingProperty, node, name, "the property is required")};
+  }
+  const auto* text = reinterpret_cast<const char*>(p.data);
+  if (p.size < 2 || text[0] == '\0' || strnlen(text, p.size) == p.size) {
+    return Err{error(DtErrorCode::kBadProperty, node, name,
+                     "expected a non-empty NUL-terminated string")};
+  }
+  return text;
+}
+
+Result<uint32_t, DtError> DeviceTree::u32(int node, const char* name) const {
+  Property p;
+  if (!property(node, name, &p)) {
+    return Err{error(DtErrorCode::kMissingProperty, node, name, "the property is required")};
+  }
+  if (p.size != kCellBytes) {
+    return Err{error(DtErrorCode::kBadProperty, node, name, "expected exactly one cell")};
+  }
+  return read_cell(p.data);
+}
+
+Result<uint32_t, DtError> DeviceTree::u32_or(int node, const char* name, uint32_t fallback) const {
+  if (!has_property(node, name)) return fallback;
+  return u32(node, name);
+}
+
+bool DeviceTree::is_compatible(int node, const char* compat) const {
+  return fdt_node_check_compatible(fdt_, node, compat) == 0;
+}
+
+bool DeviceTree::is_enabled(int node) const {
+  Property p;
+  if (!property(node, "status", &p)) return true;
+  const auto* text = reinterpret_cast<const char*>(p.data);
+  const size_t len = strnlen(text, p.size);
+  return (len == 4 && strncmp(text, "okay", 4) == 0) || (len == 2 && strncmp(text, "ok", 2) == 0);
+}
+
+bool DeviceTree::string_equals(int node, const char* name, const char* value) const {
+  Property p;
+  if (!property(node, name, &p)) return false;
+  const size_t len = strlen(value);
+  return p.size == len + 1 && memcmp(p.data, value, len) == 0 && p.data[len] == '\0';
+}
+
+Result<int, DtError> DeviceTree::parent(int node) const {
+  const int up = fdt_parent_offset(fdt_, node);
+  if (up < 0) {
+    return Err{error(DtErrorCode::kMalformed, node, nullptr, "the node has no parent", up)};
+  }
+  return up;
+}
+
+Result<CellCounts, DtError> DeviceTree::child_cells(int bus) const {
+  CellCounts cells;
+  Property p;
+  if (property(bus, "#address-cells", &p)) {
+    if (p.size != kCellBytes || read_cell(p.data) > kMaxCellCount) {
+      return Err{error(DtErrorCode::kBadProperty, bus, "#address-cells",
+                       "expected one cell with a value of at most 4")};
+    }
+    cells.address = read_cell(p.data);
+  }
+  if (property(bus, "#size-cells", &p)) {
+    if (p.size != kCellBytes || read_cell(p.data) > kMaxCellCount) {
+      return Err{error(DtErrorCode::kBadProperty, bus, "#size-cells",
+                       "expected one cell with a value of at most 4")};
+    }
+    cells.size = read_cell(p.data);
+  }
+  return cells;
+}
+
+Result<Reg, DtError> DeviceTree::reg(int node) const {
+  Property p;
+  if (!property(node, "reg", &p)) {
+    return Err{error(DtErrorCode::kMissingProperty, node, "reg", "the node has no reg")};
+  }
+  const int bus = TRY(parent(node));
+  const CellCounts cells = TRY(child_cells(bus));
+  if (cells.address == 0 || cells.address > kMaxCells || cells.size > kMaxCells) {
+    return Err{error(DtErrorCode::kUnsupported, node, "reg",
+                     "the parent's #address-cells/#size-cells give addresses or sizes lamina "
+                     "cannot read (1-2 address cells, 0-2 size cells)")};
+  }
+  const size_t stride = (cells.address + cells.size) * kCellBytes;
+  if (p.size == 0 || p.size % stride != 0) {
+    return Err{error(DtErrorCode::kBadProperty, node, "reg",
+                     "reg is not a whole number of <address size> entries")};
+  }
+  Reg reg;
+  reg.node = node;
+  reg.data = p.data;
+  reg.count = p.size / stride;
+  reg.cells = cells;
+  return reg;
+}
+
+Result<uint64_t, DtError> DeviceTree::translate_one(int bus, int bus_parent, uint64_t address,
+                                                    uint64_t size) const {
+  Property ranges;
+  if (!property(bus, "ranges", &ranges)) {
+    return Err{error(DtErrorCode::kUntranslatable, bus, "ranges",
+                     "this bus has no ranges, so its children's addresses are not CPU "
+                     "addresses")};
+  }
+  if (ranges.size == 0) return address;  // `ranges;`: identity mapping
+
+  const CellCounts child = TRY(child_cells(bus));
+  const CellCounts up = TRY(child_cells(bus_parent));
+  if (child.address == 0 || child.address > kMaxCells || up.address == 0 ||
+      up.address > kMaxCells || child.size == 0 || child.size > kMaxCells) {
+    return Err{error(DtErrorCode::kUntranslatable, bus, "ranges",
+                     "ranges with addresses or sizes wider than 64 bits")};
+  }
+  const size_t stride = (child.address + up.address + child.size) * kCellBytes;
+  if (ranges.size % stride != 0) {
+    return Err{error(DtErrorCode::kBadProperty, bus, "ranges",
+                     "ranges is not a whole number of <child parent size> entries")};
+  }
+  for (size_t i = 0; i < ranges.size / stride; ++i) {
+    const uint8_t* p = ranges.data + i * stride;
+    const uint64_t child_base = read_cells(p, child.address);
+    const uint64_t parent_base = read_cells(p + child.address * kCellBytes, up.address);
+    const uint64_t window = read_cells(p + (child.address + up.address) * kCellBytes, child.size);
+    if (address < child_base || address - child_base >= window) continue;
+    const uint64_t offset = address - child_base;
+    if (size > window - offset) {
+      return Err{error(DtErrorCode::kUntranslatable, bus, "ranges",
+                       "the region runs past the end of this bus's ranges window")};
+    }
+    uint64_t translated = 0;
+    if (!mm::checked_add(parent_base, offset, &translated)) {
+      return Err{error(DtErrorCode::kBadProperty, bus, "ranges",
+                       "a ranges window wraps past the 64-bit address space")};
+    }
+    return translated;
+  }
+  return Err{error(DtErrorCode::kUntranslatable, bus, "ranges",
+                   "the address lies outside every window of this bus's ranges")};
+}
+
+Result<mm::PhysRange, DtError> DeviceTree::translate(int node, RegEntry entry) const {
+  uint64_t address = entry.address;
+  int bus = TRY(parent(node));
+  for (int depth = 0; bus != kRootNode; ++depth) {
+    if (depth >= kMaxDepth) {
+      return Err{error(DtErrorCode::kUnsupported, node, "reg", "the node is nested too deeply")};
+    }
+    const int up = TRY(parent(bus));
+    address = TRY(translate_one(bus, up, address, entry.size));
+    bus = up;
+  }
+  if (entry.size != 0 && address > UINT64_MAX - (entry.size - 1)) {
+    return Err{error(DtErrorCode::kBadProperty, node, "reg",
+                     "the region wraps past the 64-bit address space")};
+  }
+  mm::PhysRange range;
+  range.base = mm::PhysAddr(address);
+  range.size = entry.size;
+  return range;
+}
+
+Result<mm::PhysRange, DtError> DeviceTree::reg_range(int node, size_t index) const {
+  const Reg r = TRY(reg(node));
+  if (index >= r.count) {
+    return Err{error(DtErrorCode::kBadProperty, node, "reg", "reg has too few entries")};
+  }
+  return translate(node, r.entry(index));
+}
+
+Result<int, DtError> DeviceTree::interrupt_parent(int node) const {
+  int current = node;
+  for (int hop = 0; hop < kMaxDepth; ++hop) {
+    int next = -1;
+    Property link;
+    if (property(current, "interrupt-parent", &link)) {
+      if (link.size != kCellBytes) {
+        return Err{error(DtErrorCode::kBadProperty, current, "interrupt-parent",
+                         "expected one phandle cell")};
+      }
+      next = fdt_node_offset_by_phandle(fdt_, read_cell(link.data));
+      if (next < 0) {
+        return Err{error(DtErrorCode::kBadProperty, current, "interrupt-parent",
+                         "the phandle matches no node", next)};
+      }
+    } else {
+      if (current == kRootNode) {
+        return Err{error(DtErrorCode::kMissingProperty, node, "interrupt-parent",
+                         "neither the node nor any ancestor names an interrupt parent")};
+      }
+      next = TRY(parent(current));
+    }
+    if (has_property(next, "#interrupt-cells")) return next;
+    current = next;
+  }
+  return Err{error(DtErrorCode::kBadProperty, node, "interrupt-parent",
+                   "the interrupt-parent chain never reaches an interrupt controller")};
+}
+
+void DeviceTree::path(int node, char* buf, size_t size) const {
+  if (size == 0) return;
+  if (fdt_get_path(fdt_, node, buf, to_int(size)) == 0) return;
+  // Too long (or unreachable): keep the leaf name, which is what a reader
+  // needs to find the node.
+  int name_len = 0;
+  const char* name = fdt_get_name(fdt_, node, &name_len);
+  if (name == nullptr || name_len < 0) {
+    copy_string(buf, size, "(unknown node)", sizeof("(unknown node)"));
+    return;
+  }
+  copy_string(buf, size, ".../", 4);
+  const size_t used = strlen(buf);
+  copy_string(buf + used, size - used, name, static_cast<size_t>(name_len));
+}
+
+DtError DeviceTree::error(DtErrorCode code, int node, const char* property, const char* detail,
+                          int libfdt_error) const {
+  DtError e = make_error(code, "", property, detail, libfdt_error);
+  path(node, e.node, sizeof(e.node));
+  return e;
+}
+
+}  // namespace lamina::hyp::dt
