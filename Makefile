@@ -111,6 +111,13 @@ $(BUILD)/lamina.bin: $(BUILD)/lamina.elf
 	@echo "  OBJCOPY $@"
 	$(Q)$(OBJCOPY) -O binary $< $@
 
+# Test payloads built with the same cross toolchain.
+$(BUILD)/tests/jump_stub.bin: tests/boot/jump_stub.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CXX) $(ARCH_FLAGS) -nostdlib -static -Wl,-Ttext=0 -Wl,--build-id=none -o $(BUILD)/tests/jump_stub.elf $<
+	$(Q)$(OBJCOPY) -O binary $(BUILD)/tests/jump_stub.elf $@
+
 run: setup all
 	$(Q)scripts/lamina-qemu --interactive
 
@@ -120,7 +127,7 @@ debug: setup all
 gdb:
 	$(Q)gdb-multiarch -q -x scripts/gdb-lamina.gdb
 
-test: setup all
+test: setup all $(BUILD)/tests/jump_stub.bin
 	$(Q)cmake -S tests -B $(BUILD)/host -DLAMINA_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	$(Q)cmake --build $(BUILD)/host -j$(JOBS)
 	$(Q)cd $(BUILD)/host && ctest --output-on-failure -j$(JOBS) --timeout 300

@@ -49,10 +49,13 @@ void print_frame(unsigned depth, uint64_t pc) {
 
 // Walks AArch64 frame records ({fp, lr} pairs chained through x29) within
 // this CPU's stack, so a corrupted fp cannot send the walk anywhere else.
-void print_backtrace(uint64_t pc, uint64_t fp) {
+// `lr`, when non-zero, is the interrupted code's x30: at a fault in a
+// function's first instructions its caller is only there, not in a record.
+void print_backtrace(uint64_t pc, uint64_t fp, uint64_t lr_at_fault = 0) {
   const PerCpu& cpu = this_cpu();
-  LOG_ERROR("backtrace (resolve with: addr2line -fpe build/lamina.elf ADDR):");
+  LOG_ERROR("backtrace (resolve with: addr2line -Cfpe build/lamina.elf ADDR):");
   print_frame(0, pc);
+  if (lr_at_fault != 0) LOG_ERROR("  lr {:x}  (lamina.elf {:x})", lr_at_fault, lr_at_fault - g_load_base);
   for (unsigned depth = 1; depth < kMaxBacktraceDepth && fp != 0; ++depth) {
     if ((fp & 15) != 0 || fp < cpu.stack_bottom || fp + 16 > cpu.stack_top) {
       LOG_ERROR("  (frame pointer {:x} outside this CPU's stack: stopping)", fp);
@@ -99,7 +102,7 @@ extern "C" [[noreturn]] void el2_unexpected_exception(ExceptionFrame* frame, Vec
   for (unsigned i = 0; i < 30; i += 2)
     LOG_ERROR("x{:<2} {:016x}  x{:<2} {:016x}", i, frame->x[i], i + 1, frame->x[i + 1]);
   LOG_ERROR("x30 {:016x}  sp  {:016x}", frame->x[30], frame->sp);
-  print_backtrace(frame->elr, frame->x[29]);
+  print_backtrace(frame->elr, frame->x[29], frame->x[30]);
   LOG_ERROR("==== cpu{} stopped ====", this_cpu().index);
   arch::halt_cpu();
 }

@@ -23,7 +23,9 @@ struct FrameSpan {
   return FrameSpan{(base >> kPageShift) + (is_aligned(base, kPageSize) ? 0 : 1), end >> kPageShift};
 }
 
-[[nodiscard]] uint64_t words_for(uint64_t frames) { return (frames + kBitsPerWord - 1) / kBitsPerWord; }
+[[nodiscard]] uint64_t words_for(uint64_t frames) {
+  return (frames + kBitsPerWord - 1) / kBitsPerWord;
+}
 
 // Bits [bit, bit + count) of one word; 1 <= count <= 64 - bit.
 [[nodiscard]] uint64_t word_mask(uint64_t bit, uint64_t count) {
@@ -62,8 +64,10 @@ void fill(uint64_t* bitmap, uint64_t start, uint64_t count) {
     const uint64_t bit = start % kBitsPerWord;
     const uint64_t n = count < kBitsPerWord - bit ? count : kBitsPerWord - bit;
     const uint64_t mask = word_mask(bit, n);
-    if (kSet) bitmap[start / kBitsPerWord] |= mask;
-    else bitmap[start / kBitsPerWord] &= ~mask;
+    if (kSet)
+      bitmap[start / kBitsPerWord] |= mask;
+    else
+      bitmap[start / kBitsPerWord] &= ~mask;
     start += n;
     count -= n;
   }
@@ -155,7 +159,8 @@ Result<PhysAddr, Error> FrameAllocator::alloc(uint64_t frames, uint64_t align_fr
     // Next-fit: candidates from the hint to the end, then from the start up
     // to the hint (runs found then may extend past the hint).
     const uint64_t pass_from[2] = {bank.hint, 0};
-    const uint64_t pass_limit[2] = {last_start + 1, bank.hint < last_start + 1 ? bank.hint : last_start + 1};
+    const uint64_t pass_limit[2] = {last_start + 1,
+                                    bank.hint < last_start + 1 ? bank.hint : last_start + 1};
     for (int pass = 0; pass < 2; ++pass) {
       uint64_t start = pass_from[pass];
       while (true) {
@@ -210,7 +215,8 @@ uint64_t FrameAllocator::total_frames() const {
 
 PhysRange FrameAllocator::bank(size_t index) const {
   if (index >= bank_count_) return PhysRange{};
-  return PhysRange{PhysAddr(banks_[index].base_pfn << kPageShift), banks_[index].frames << kPageShift};
+  return PhysRange{PhysAddr(banks_[index].base_pfn << kPageShift),
+                   banks_[index].frames << kPageShift};
 }
 
 }  // namespace lamina::mm

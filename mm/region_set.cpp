@@ -21,8 +21,10 @@ size_t RegionSet::first_ending_after(uint64_t pa) const {
   size_t hi = count_;
   while (lo < hi) {
     const size_t mid = lo + (hi - lo) / 2;
-    if (ranges_[mid].end().value() > pa) hi = mid;
-    else lo = mid + 1;
+    if (ranges_[mid].end().value() > pa)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return lo;
 }
@@ -32,8 +34,10 @@ size_t RegionSet::first_ending_at_or_after(uint64_t pa) const {
   size_t hi = count_;
   while (lo < hi) {
     const size_t mid = lo + (hi - lo) / 2;
-    if (ranges_[mid].end().value() >= pa) hi = mid;
-    else lo = mid + 1;
+    if (ranges_[mid].end().value() >= pa)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return lo;
 }
@@ -66,7 +70,8 @@ Status<Error> RegionSet::add(PhysRange range) {
     splice(first, first, &range, 1);
     return Ok{};
   }
-  const uint64_t merged_base = ranges_[first].base.value() < base ? ranges_[first].base.value() : base;
+  const uint64_t merged_base =
+      ranges_[first].base.value() < base ? ranges_[first].base.value() : base;
   const uint64_t last_end = ranges_[last - 1].end().value();
   const PhysRange merged = make_range(merged_base, last_end > end ? last_end : end);
   splice(first, last, &merged, 1);
@@ -87,8 +92,10 @@ Status<Error> RegionSet::subtract(PhysRange range) {
 
   PhysRange pieces[2];
   size_t n = 0;
-  if (ranges_[first].base.value() < base) pieces[n++] = make_range(ranges_[first].base.value(), base);
-  if (ranges_[last - 1].end().value() > end) pieces[n++] = make_range(end, ranges_[last - 1].end().value());
+  if (ranges_[first].base.value() < base)
+    pieces[n++] = make_range(ranges_[first].base.value(), base);
+  if (ranges_[last - 1].end().value() > end)
+    pieces[n++] = make_range(end, ranges_[last - 1].end().value());
 
   // Only a split of a single range grows the set.
   if (count_ - (last - first) + n > kCapacity) return Err{Error::kTooManyRegions};

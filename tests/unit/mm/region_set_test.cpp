@@ -4,6 +4,7 @@
 
 #include <bitset>
 #include <cstdint>
+#include <initializer_list>
 #include <random>
 #include <vector>
 
@@ -22,8 +23,8 @@ std::vector<PhysRange> ranges_of(const RegionSet& set) {
   for (size_t i = 0; i < set.count(); ++i) {
     if (set[i].size == 0) return ::testing::AssertionFailure() << "empty range at " << i;
     if (i + 1 < set.count() && !(set[i].end() < set[i + 1].base)) {
-      return ::testing::AssertionFailure() << "ranges " << i << " and " << i + 1
-                                           << " overlap, touch or are unsorted";
+      return ::testing::AssertionFailure()
+             << "ranges " << i << " and " << i + 1 << " overlap, touch or are unsorted";
     }
   }
   return ::testing::AssertionSuccess();
@@ -32,7 +33,8 @@ std::vector<PhysRange> ranges_of(const RegionSet& set) {
 // Fills the set to capacity with 64 one-page ranges, each followed by a gap.
 RegionSet full_set() {
   RegionSet set;
-  for (uint64_t i = 0; i < RegionSet::kCapacity; ++i) EXPECT_TRUE(set.add(R(i * 0x2000, 0x1000)).ok());
+  for (uint64_t i = 0; i < RegionSet::kCapacity; ++i)
+    EXPECT_TRUE(set.add(R(i * 0x2000, 0x1000)).ok());
   EXPECT_EQ(set.count(), RegionSet::kCapacity);
   return set;
 }
@@ -82,7 +84,8 @@ TEST(RegionSetTest, AddCoalescesAdjacent) {
 // One add that spans several ranges and the gaps between them merges them all.
 TEST(RegionSetTest, AddBridgesSeveralRanges) {
   RegionSet set;
-  for (uint64_t base : {0x1000, 0x3000, 0x5000, 0x9000}) ASSERT_TRUE(set.add(R(base, 0x1000)).ok());
+  for (uint64_t base : std::initializer_list<uint64_t>{0x1000, 0x3000, 0x5000, 0x9000})
+    ASSERT_TRUE(set.add(R(base, 0x1000)).ok());
   ASSERT_TRUE(set.add(R(0x1800, 0x4000)).ok());  // 0x1800..0x5800
   EXPECT_EQ(ranges_of(set), (std::vector<PhysRange>{R(0x1000, 0x5000), R(0x9000, 0x1000)}));
   EXPECT_TRUE(is_canonical(set));
@@ -108,7 +111,7 @@ TEST(RegionSetTest, SubtractSplitsRange) {
 TEST(RegionSetTest, SubtractTrimsEdges) {
   RegionSet set;
   ASSERT_TRUE(set.add(R(0x1000, 0x4000)).ok());
-  ASSERT_TRUE(set.subtract(R(0x0, 0x2000)).ok());  // overlaps the base
+  ASSERT_TRUE(set.subtract(R(0x0, 0x2000)).ok());     // overlaps the base
   ASSERT_TRUE(set.subtract(R(0x4000, 0x9000)).ok());  // overlaps the end
   EXPECT_EQ(ranges_of(set), (std::vector<PhysRange>{R(0x2000, 0x2000)}));
   ASSERT_TRUE(set.subtract(R(0x2000, 0x2000)).ok());  // exactly the range
@@ -118,7 +121,8 @@ TEST(RegionSetTest, SubtractTrimsEdges) {
 // A subtract spanning several ranges drops the inner ones and trims the outer.
 TEST(RegionSetTest, SubtractAcrossSeveralRanges) {
   RegionSet set;
-  for (uint64_t base : {0x1000, 0x3000, 0x5000, 0x7000}) ASSERT_TRUE(set.add(R(base, 0x1000)).ok());
+  for (uint64_t base : std::initializer_list<uint64_t>{0x1000, 0x3000, 0x5000, 0x7000})
+    ASSERT_TRUE(set.add(R(base, 0x1000)).ok());
   ASSERT_TRUE(set.subtract(R(0x1800, 0x4000)).ok());  // 0x1800..0x5800
   EXPECT_EQ(ranges_of(set),
             (std::vector<PhysRange>{R(0x1000, 0x800), R(0x5800, 0x800), R(0x7000, 0x1000)}));
@@ -205,8 +209,8 @@ TEST(RegionSetTest, FindFreeReturnsLowestFit) {
 // leaves too little room, and an aligned slot inside a range is found.
 TEST(RegionSetTest, FindFreeHonoursAlignment) {
   RegionSet set;
-  ASSERT_TRUE(set.add(R(0x1000, 0x3000)).ok());      // no 16K-aligned 8K slot
-  ASSERT_TRUE(set.add(R(0x9000, 0x9000)).ok());      // 0x9000..0x12000
+  ASSERT_TRUE(set.add(R(0x1000, 0x3000)).ok());  // no 16K-aligned 8K slot
+  ASSERT_TRUE(set.add(R(0x9000, 0x9000)).ok());  // 0x9000..0x12000
   EXPECT_EQ(set.find_free(0x2000, 0x4000).value(), PhysAddr(0xC000));
   EXPECT_EQ(set.find_free(0x1000, 0x2000).value(), PhysAddr(0x2000));
   EXPECT_EQ(set.find_free(0x2000, 0x10000).value(), PhysAddr(0x10000));
@@ -231,9 +235,9 @@ TEST(RegionSetTest, FindFreeNearTopDoesNotWrap) {
 
 TEST(RegionSetTest, AlignInwardShrinksAndDropsRanges) {
   RegionSet set;
-  ASSERT_TRUE(set.add(R(0x0800, 0x2000)).ok());               // -> 0x1000..0x2000
-  ASSERT_TRUE(set.add(R(0x4100, 0x0E00)).ok());               // no whole page: dropped
-  ASSERT_TRUE(set.add(R(0x6000, 0x3000)).ok());               // already aligned
+  ASSERT_TRUE(set.add(R(0x0800, 0x2000)).ok());                // -> 0x1000..0x2000
+  ASSERT_TRUE(set.add(R(0x4100, 0x0E00)).ok());                // no whole page: dropped
+  ASSERT_TRUE(set.add(R(0x6000, 0x3000)).ok());                // already aligned
   ASSERT_TRUE(set.add(R(0xFFFF'FFFF'FFFF'F001, 0xFFE)).ok());  // would round up past 2^64
   set.align_inward(kPageSize);
   EXPECT_EQ(ranges_of(set), (std::vector<PhysRange>{R(0x1000, 0x1000), R(0x6000, 0x3000)}));
@@ -248,14 +252,16 @@ TEST(RegionSetTest, AlignInwardShrinksAndDropsRanges) {
 // Random adds and subtracts over a small space, checked byte for byte against
 // a bitset model; capacity errors must leave both unchanged.
 TEST(RegionSetTest, RandomOperationsMatchModel) {
-  constexpr uint64_t kSpace = 512;
+  constexpr uint64_t kSpace = 1024;
   std::mt19937_64 rng(0x5EED'1234);
   RegionSet set;
   std::bitset<kSpace> model;
   int capacity_errors = 0;
   for (int op = 0; op < 4000; ++op) {
     const uint64_t base = rng() % kSpace;
-    const uint64_t size = rng() % (rng() % 4 == 0 ? 64 : 6);
+    // Mostly small ranges, so the set fragments up to its capacity; now and
+    // then a large one, so it also merges and empties.
+    const uint64_t size = rng() % (rng() % 16 == 0 ? 256 : 4);
     const uint64_t end = base + size < kSpace ? base + size : kSpace;
     const bool adding = rng() % 2 == 0;
     const auto before = ranges_of(set);

@@ -1,0 +1,113 @@
+# QEMU boot tests (CTest label `qemu`). Each runs lamina under QEMU through
+# scripts/lamina-qemu, which enforces a timeout, checks the serial log
+# against the expectations and prints the whole log on failure.
+
+set(LAMINA_QEMU "${LAMINA_ROOT}/scripts/lamina-qemu")
+set(LAMINA_IMAGE "${LAMINA_BUILD_DIR}/lamina.bin")
+set(LAMINA_STUB "${LAMINA_BUILD_DIR}/tests/jump_stub.bin")
+set(LAMINA_TEST_DTBS "${CMAKE_CURRENT_BINARY_DIR}/dtbs")
+
+# Where the relocation/bad-DTB tests put things (QEMU virt, RAM at 0x40000000).
+set(STUB_PARAMS 0x40100000)        # see tests/boot/jump_stub.S
+set(STUB_ENTRY 0x40100000)
+set(STUB_X0_OVERRIDE 0x40100008)
+set(STUB_X0 0x40100010)
+set(BAD_DTB_ADDR 0x44000000)
+
+# A clean boot: banner, EL2, every CPU online, orderly power-off, no errors.
+set(CLEAN_BOOT
+  --expect "lamina .*: bare-metal AArch64 hypervisor"
+  --expect "running at EL2"
+  --expect "boot complete. no guest configured: powering off"
+  --reject " error: " --reject "crash report" --reject "PANIC")
+
+function(lamina_boot_test name)
+  add_test(NAME "qemu.${name}"
+           COMMAND "${LAMINA_QEMU}" --image "${LAMINA_IMAGE}" --name "${name}"
+                   --timeout 90 --log "${CMAKE_CURRENT_BINARY_DIR}/logs/${name}.log" ${ARGN})
+  set_tests_properties("qemu.${name}" PROPERTIES LABELS qemu TIMEOUT 120)
+endfunction()
+
+file(MAKE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/logs")
+
+# --- The matrix: GIC version x CPU count x RAM size x CPU model -----------
+foreach(gic 2 3)
+  foreach(cpus 1 2 4)
+    lamina_boot_test(virt.gicv${gic}.${cpus}cpu.1g --gic ${gic} --cpus ${cpus} --mem 1G ${CLEAN_BOOT}
+      --expect "GIC: GICv${gic}" --expect "CPUs: ${cpus} online of ${cpus} in the device tree")
+  endforeach()
+  lamina_boot_test(virt.gicv${gic}.4cpu.4g --gic ${gic} --cpus 4 --mem 4G ${CLEAN_BOOT}
+    --expect "RAM bank 0: .PA:0x40000000-PA:0x140000000. .4096 MiB."
+    --expect "CPUs: 4 online of 4")
+endforeach()
+lamina_boot_test(virt.cortex-a57.gicv2.2cpu --cpu cortex-a57 --gic 2 --cpus 2 ${CLEAN_BOOT}
+  --expect "PARange 44 bits" --expect "VHE no" --expect "counter 62500000 Hz" --expect "CPUs: 2 online of 2")
+lamina_boot_test(virt.cortex-a72.gicv3.4cpu --cpu cortex-a72 --gic 3 --cpus 4 ${CLEAN_BOOT}
+  --expect "GIC system registers yes" --expect "CPUs: 4 online of 4")
+lamina_boot_test(virt.max.gicv3.8cpu --cpu max --gic 3 --cpus 8 --mem 2G ${CLEAN_BOOT}
+  --expect "counter 1000000000 Hz" --expect "VHE yes" --expect "CPUs: 8 online of 8")
+lamina_boot_test(virt.icount --icount --cpus 2 ${CLEAN_BOOT} --expect "CPUs: 2 online of 2")
+lamina_boot_test(virt.loglevel-debug --cpus 2 --append "lamina.loglevel=debug" ${CLEAN_BOOT}
+  --expect "cpu0 debug: cpu1: starting MPIDR 0x1 via psci")
+lamina_boot_test(virt.unknown-option --cpus 1 --append "lamina.bogus=1 console=ttyAMA0"
+  --expect "warn: ignoring unknown or malformed option 'lamina.bogus=1'"
+  --expect "boot complete")
+
+# --- Started at EL1: refused with a message naming the fix, QEMU exits ---
+lamina_boot_test(el1-refused --el1 --cpus 2
+  --expect "entered at EL1, but lamina is a hypervisor and must be started at EL2"
+  --expect "virtualization=on" --expect "powering off" --reject "crash report")
+
+# --- Loaded at other 2 MiB-aligned bases behind the jump stub -------------
+foreach(base 0x60000000 0x7fe00000)
+  lamina_boot_test(reloc.${base} --cpus 2 --kernel "${LAMINA_STUB}"
+    --load "${LAMINA_IMAGE}@${base}" --set "${STUB_ENTRY}=${base}" ${CLEAN_BOOT}
+    --expect "loaded at PA:${base}" --expect "CPUs: 2 online of 2")
+endforeach()
+lamina_boot_test(reloc.above-4g --cpus 2 --mem 4G --kernel "${LAMINA_STUB}"
+  --load "${LAMINA_IMAGE}@0x100000000" --set "${STUB_ENTRY}=0x100000000" ${CLEAN_BOOT}
+  --expect "loaded at PA:0x100000000" --expect "CPUs: 2 online of 2")
+
+# --- Bad device trees: a message naming the problem, then power-off -------
+add_test(NAME qemu.fixture.dtbs COMMAND "${LAMINA_ROOT}/tests/boot/make-dtbs.sh" "${LAMINA_TEST_DTBS}")
+set_tests_properties(qemu.fixture.dtbs PROPERTIES LABELS qemu FIXTURES_SETUP lamina_dtbs TIMEOUT 60)
+
+function(lamina_bad_dtb_test name dtb)
+  if(dtb STREQUAL "none")
+    set(load_dtb "")
+    set(x0 0)
+  else()
+    set(load_dtb --load "${LAMINA_TEST_DTBS}/${dtb}@${BAD_DTB_ADDR}")
+    set(x0 ${BAD_DTB_ADDR})
+  endif()
+  lamina_boot_test(${name} --gic 3 --cpus 2 --mem 1G --kernel "${LAMINA_STUB}"
+    --load "${LAMINA_IMAGE}@0x60000000" ${load_dtb}
+    --set "${STUB_ENTRY}=0x60000000" --set "${STUB_X0_OVERRIDE}=1" --set "${STUB_X0}=${x0}"
+    --expect "lamina cannot continue: powering off" --reject "crash report" --reject "PANIC" ${ARGN})
+  set_tests_properties("qemu.${name}" PROPERTIES FIXTURES_REQUIRED lamina_dtbs)
+endfunction()
+
+lamina_bad_dtb_test(bad-dtb.none none --expect "device tree: no blob .*null")
+lamina_bad_dtb_test(bad-dtb.magic bad-magic.dtb --expect "device tree: bad header.*bad magic")
+lamina_bad_dtb_test(bad-dtb.version bad-version.dtb --expect "device tree: bad header.*version")
+lamina_bad_dtb_test(bad-dtb.truncated truncated.dtb --expect "device tree: malformed structure")
+lamina_bad_dtb_test(bad-dtb.structure bad-struct.dtb --expect "device tree: malformed structure")
+lamina_bad_dtb_test(bad-dtb.no-gic no-gic.dtb --expect "device tree: missing node.*arm,gic-v3")
+lamina_bad_dtb_test(bad-dtb.no-memory no-memory.dtb --expect "device tree: missing node \\(/memory\\)")
+lamina_bad_dtb_test(bad-dtb.no-timer no-timer.dtb --expect "device tree: missing node.*armv8-timer")
+lamina_bad_dtb_test(bad-dtb.no-cpus no-cpus.dtb --expect "device tree: missing node \\(/cpus\\)")
+
+# --- Crash reports: deliberate faults at EL2 (bootargs lamina.selftest) ----
+# The report must name the exception class, show the registers, and give a
+# backtrace whose addresses resolve in lamina.elf (checked by a script).
+function(lamina_crash_test name selftest)
+  add_test(NAME "qemu.crash.${name}"
+           COMMAND "${LAMINA_ROOT}/tests/boot/crash_report_test.sh" "${LAMINA_QEMU}" "${LAMINA_BUILD_DIR}"
+                   "${selftest}" "${CMAKE_CURRENT_BINARY_DIR}/logs/crash.${name}.log" ${ARGN})
+  set_tests_properties("qemu.crash.${name}" PROPERTIES LABELS qemu TIMEOUT 120)
+endfunction()
+lamina_crash_test(brk brk "exception class 0x3c: BRK \\(AArch64\\)" "run_self_test")
+lamina_crash_test(write-text write-text "exception class 0x25: data abort from the same EL"
+  "run_self_test" --expect "fault status 0xf: permission fault, level 3. write")
+lamina_crash_test(exec-data exec-data "exception class 0x21: instruction abort from the same EL"
+  "run_self_test|hyp_main" --expect "fault status 0xf: permission fault, level 3")
