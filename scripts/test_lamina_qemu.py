@@ -113,9 +113,9 @@ class ArgvTest(unittest.TestCase):
 
     def test_gdb(self):
         argv = argv_for("--gdb")
-        self.assertEqual(argv[-3:], ["-S", "-gdb", "tcp::1234"])
-        self.assertEqual(argv_for("--gdb=4321")[-3:], ["-S", "-gdb", "tcp::4321"])
-        self.assertEqual(argv_for("--gdb", "4321", "--icount")[-3:], ["-S", "-gdb", "tcp::4321"])
+        self.assertEqual(argv[-3:], ["-S", "-gdb", "tcp:127.0.0.1:1234"])
+        self.assertEqual(argv_for("--gdb=4321")[-3:], ["-S", "-gdb", "tcp:127.0.0.1:4321"])
+        self.assertEqual(argv_for("--gdb", "4321", "--icount")[-3:], ["-S", "-gdb", "tcp:127.0.0.1:4321"])
         self.assertNotIn("-S", argv_for())
 
     def test_interactive_multiplexes_monitor_and_allows_reboot(self):
