@@ -56,6 +56,9 @@ const char* exception_class_name(ExceptionClass ec) {
 namespace {
 
 const char* with_level(const char* what, uint64_t level, char* buf, unsigned buf_size) {
+  // No room even for the NUL: the name without its level beats a write
+  // past the caller's buffer.
+  if (buf == nullptr || buf_size == 0) return what;
   unsigned i = 0;
   for (const char* p = what; *p != '\0' && i + 1 < buf_size; ++p) buf[i++] = *p;
   const char* suffix = ", level ";
@@ -87,6 +90,7 @@ const char* fault_status_name(uint64_t fsc, char* buf, unsigned buf_size) {
     default: break;
   }
   if ((fsc & 0b111100) == 0b010100) return with_level("synchronous external abort on table walk", level, buf, buf_size);
+  if ((fsc & 0b111100) == 0b011100) return with_level("synchronous parity/ECC error on table walk", level, buf, buf_size);
   return "reserved fault status";
 }
 

@@ -109,7 +109,8 @@ void log_platform(const Platform& p) {
   if (g.hyp_interface.size != 0) LOG_INFO("GIC: GICH {}, GICV {}", g.hyp_interface.base, g.vcpu_interface.base);
   if (g.has_maintenance_interrupt) LOG_INFO("GIC: maintenance interrupt INTID {}", g.maintenance_intid);
   LOG_INFO("UART: PL011 at {} ({})", p.uart.regs.base, p.uart.path);
-  LOG_INFO("PSCI: conduit {}{}", conduit_name(p.psci.conduit), p.psci.standard_function_ids ? "" : " (PSCI 0.1 IDs)");
+  if (p.psci.conduit == PsciConduit::kNone) LOG_INFO("PSCI: none");
+  else LOG_INFO("PSCI: conduit {}{}", conduit_name(p.psci.conduit), p.psci.standard_function_ids ? "" : " (PSCI 0.1 IDs)");
   LOG_INFO("timer: INTIDs secure phys {}, phys {}, virt {}, hyp {}", p.timer.secure_phys_intid,
            p.timer.nonsecure_phys_intid, p.timer.virt_intid, p.timer.hyp_phys_intid);
 }
@@ -192,8 +193,15 @@ bool map_gic(const GicDesc& g) {
     if (test != SelfTest::kNone) run_self_test(test);
   }
 
+  if (platform.psci.conduit == PsciConduit::kNone) {
+    // No PSCI (e.g. a Raspberry Pi 4 with the stock firmware stub): lamina
+    // cannot power the machine off, so it stops here instead.
+    LOG_INFO("boot complete; no guest configured; no PSCI to power off with: halting");
+    console::flush();
+    arch::halt_cpu();
+  }
   LOG_INFO("boot complete; no guest configured: powering off");
-  firmware::power_off(platform.psci.conduit != PsciConduit::kNone ? platform.psci.conduit : fallback_conduit());
+  firmware::power_off(platform.psci.conduit);
 }
 
 }  // namespace lamina::hyp

@@ -78,19 +78,20 @@ as_root apt-get update -qq
 
 if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
-  as_root apt-get install -y -qq --no-install-recommends $missing
+  as_root apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
 if ! qemu_ok; then
   log "installing qemu-system-arm >= $QEMU_MIN_MAJOR from bookworm-backports"
   as_root apt-get install -y -qq --no-install-recommends -t bookworm-backports \
-    qemu-system-arm qemu-utils
+    qemu-system-arm qemu-utils >/dev/null
   qemu_ok || { log "error: qemu-system-aarch64 >= $QEMU_MIN_MAJOR still missing"; exit 1; }
 fi
 
 if ! arm64_payloads_ok; then
   log "unpacking arm64 payloads (${arm64_payloads[*]}) into $LAMINA_DEPS/arm64"
   tmp=$(mktemp -d)
+  chmod 755 "$tmp"  # apt downloads as the _apt user
   trap 'rm -rf "$tmp"' EXIT
   (cd "$tmp" && for p in "${arm64_payloads[@]}"; do apt-get download -qq "$p:arm64"; done)
   as_root mkdir -p "$LAMINA_DEPS/arm64"

@@ -196,13 +196,25 @@ class UsageErrorTest(unittest.TestCase):
         self.assertUsageError(["--set", "0x1000=abc"], "value 'abc' is not a number")
         self.assertUsageError(["--set", "0x1000=0x10000000000000000"], "does not fit in 64 bits")
 
+    def test_raspi4b_command_line(self):
+        argv = argv_for("--machine", "raspi4b", "--dtb", "pi.dtb")
+        self.assertEqual(option_value(argv, "-machine"), "raspi4b")
+        self.assertEqual(option_value(argv, "-dtb"), "pi.dtb")
+        # The board fixes CPU, count and memory: none may be passed.
+        for fixed in ("-cpu", "-smp", "-m"):
+            self.assertNotIn(fixed, argv)
+
     def test_bad_gic(self):
         self.assertUsageError(["--gic", "4"], "invalid choice: 4")
         self.assertUsageError(["--gic", "v3"], "--gic")
         self.assertUsageError(["--gic", "2", "--cpus", "9"], "GICv2 supports at most 8 CPUs")
 
     def test_bad_machine_values(self):
-        self.assertUsageError(["--machine", "raspi4b"], "invalid choice: 'raspi4b'")
+        self.assertUsageError(["--machine", "pc"], "invalid choice: 'pc'")
+        self.assertUsageError(["--machine", "raspi4b"], "raspi4b needs --dtb")
+        self.assertUsageError(["--machine", "raspi4b", "--dtb", "x.dtb", "--gic", "3"], "GICv2")
+        self.assertUsageError(["--machine", "raspi4b", "--dtb", "x.dtb", "--cpus", "2"], "exactly 4 CPUs")
+        self.assertUsageError(["--machine", "raspi4b", "--dtb", "x.dtb", "--el1"], "not available on raspi4b")
         self.assertUsageError(["--cpus", "0"], "positive integer")
         self.assertUsageError(["--mem", "lots"], "invalid size 'lots'")
         self.assertUsageError(["--gdb", "build/lamina.bin"], "invalid port")

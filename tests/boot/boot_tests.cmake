@@ -97,6 +97,17 @@ lamina_bad_dtb_test(bad-dtb.no-memory no-memory.dtb --expect "device tree: missi
 lamina_bad_dtb_test(bad-dtb.no-timer no-timer.dtb --expect "device tree: missing node.*armv8-timer")
 lamina_bad_dtb_test(bad-dtb.no-cpus no-cpus.dtb --expect "device tree: missing node \\(/cpus\\)")
 
+# --- Raspberry Pi 4 (QEMU raspi4b): spin-table CPUs, GIC-400 behind bus
+# `ranges`, no PSCI (so lamina halts instead of powering off) -------------
+lamina_boot_test(raspi4b.spin-table --machine raspi4b --dtb "${LAMINA_TEST_DTBS}/rpi4-pl011.dtb"
+  --append "lamina.loglevel=debug" --until "no PSCI to power off with: halting"
+  --expect "machine: Raspberry Pi 4 Model B" --expect "loaded at PA:0x200000"
+  --expect "GIC: GICv2, GICD PA:0xff841000" --expect "GICH PA:0xff844000, GICV PA:0xff846000"
+  --expect "UART: PL011 at PA:0xfe201000" --expect "cpu3: starting MPIDR 0x3 via spin-table"
+  --expect "CPUs: 4 online of 4 in the device tree"
+  --reject " error: " --reject "crash report" --reject "PANIC")
+set_tests_properties(qemu.raspi4b.spin-table PROPERTIES FIXTURES_REQUIRED lamina_dtbs)
+
 # --- Crash reports: deliberate faults at EL2 (bootargs lamina.selftest) ----
 # The report must name the exception class, show the registers, and give a
 # backtrace whose addresses resolve in lamina.elf (checked by a script).

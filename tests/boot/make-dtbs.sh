@@ -34,4 +34,10 @@ cp "$out/virt.dtb" "$out/no-gic.dtb";    fdtput -r "$out/no-gic.dtb" "/$intc"
 cp "$out/virt.dtb" "$out/no-memory.dtb"; fdtput -r "$out/no-memory.dtb" "/$mem"
 cp "$out/virt.dtb" "$out/no-timer.dtb";  fdtput -r "$out/no-timer.dtb" /timer
 cp "$out/virt.dtb" "$out/no-cpus.dtb";   fdtput -r "$out/no-cpus.dtb" /cpus
+# The Raspberry Pi 4 DTB (from Debian's kernel package, see
+# tests/fixtures/dtb/regenerate.sh) with its console moved from the mini UART
+# (serial1, not driven by lamina yet) to the PL011 (serial0), which is QEMU
+# raspi4b's first serial port.
+cp "$root/tests/fixtures/dtb/bcm2711-rpi-4-b.dtb" "$out/rpi4-pl011.dtb"
+fdtput -t s "$out/rpi4-pl011.dtb" /chosen stdout-path "serial0:115200n8"
 echo "dtbs in $out"

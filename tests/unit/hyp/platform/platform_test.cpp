@@ -111,7 +111,8 @@ TEST(PlatformQemuVirtTest, GicV2CortexA57OneCpu) {
 // CPUs, one redistributor region, no legacy GICC/GICH/GICV frames, and a
 // fifth (hyp virtual) timer interrupt that lamina ignores.
 TEST(PlatformQemuVirtTest, GicV3MaxFourCpus) {
-  const Platform p = discover_ok(Dtb::load("qemu-virt-gicv3-max-smp4-4g.dtb"));
+  const Dtb dtb = Dtb::load("qemu-virt-gicv3-max-smp4-4g.dtb");
+  const Platform p = discover_ok(dtb);
   expect_qemu_virt_common(p);
   ASSERT_EQ(p.memory_count, 1u);
   EXPECT_EQ(p.memory[0], range(0x40000000, 4ull << 30));
@@ -157,7 +158,8 @@ TEST(PlatformQemuVirtTest, GicV3CortexA72TwoCpusWithBootargs) {
 // Without virtualization=on QEMU starts at EL1: PSCI goes through "hvc" and
 // the GICv2 has no GICH/GICV frames and no maintenance interrupt.
 TEST(PlatformQemuVirtTest, El1GicV2UsesHvcAndHasNoVirtualizationFrames) {
-  const Platform p = discover_ok(Dtb::load("qemu-virt-el1-gicv2-a57-smp2-1g.dtb"));
+  const Dtb dtb = Dtb::load("qemu-virt-el1-gicv2-a57-smp2-1g.dtb");
+  const Platform p = discover_ok(dtb);
   expect_qemu_virt_common(p);
   EXPECT_EQ(p.memory[0], range(0x40000000, 1ull << 30));
   ASSERT_EQ(p.cpu_count, 2u);
@@ -325,7 +327,8 @@ TEST(PlatformRpi4Test, NoPsciWithStockFirmware) {
 // --- synthetic.dts: corner cases real trees have ---------------------------
 
 TEST(PlatformSyntheticTest, EverythingTranslatedAndFiltered) {
-  const Platform p = discover_ok(Dtb::load("synthetic.dtb"));
+  const Dtb dtb = Dtb::load("synthetic.dtb");
+  const Platform p = discover_ok(dtb);
   // 63 characters and a NUL.
   EXPECT_EQ(strlen(p.model), 63u);
   EXPECT_EQ(std::string(p.model),
