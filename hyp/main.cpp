@@ -14,6 +14,7 @@
 #include "hyp/lib/boot_options.hpp"
 #include "hyp/log.hpp"
 #include "hyp/memory.hpp"
+#include "hyp/panic.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/platform/platform.hpp"
 #include "hyp/smp.hpp"
@@ -29,6 +30,15 @@ namespace lamina::hyp {
 namespace {
 
 Platform g_platform;
+
+// Proves that boot/boot.cpp ran the C++ static initialisers (and relocated
+// .init_array): hyp_main checks the constructor's mark.
+struct StaticInitProbe {
+  static constexpr uint64_t kMark = 0x1a31a57a71c1417ull;
+  StaticInitProbe() : mark(kMark) {}
+  volatile uint64_t mark;
+};
+StaticInitProbe g_static_init_probe;
 
 // The PSCI conduit to power off with when the DT cannot say which (an
 // unusable DTB): the build's choice, SMC for QEMU virt by default.
@@ -158,6 +168,7 @@ bool map_gic(const GicDesc& g) {
 
   const void* blob = mm::to_ptr<const void>(mm::to_va(dtb));
   attach_console(blob);
+  LAMINA_CHECK(g_static_init_probe.mark == StaticInitProbe::kMark, "static initialisers did not run");
   LOG_INFO("lamina {}: bare-metal AArch64 hypervisor", LAMINA_VERSION);
   LOG_INFO("running at EL2 (non-VHE), loaded at {}, image {} KiB", mm::PhysAddr(load_base()),
            boot::image_layout().whole.size >> 10);

@@ -6,7 +6,8 @@
 #   - the arm64 dpkg architecture and the bookworm-backports suite (QEMU 10.x)
 #   - qemu-system-arm >= 10 from backports (qemu-system-aarch64, virt + virtualization=on)
 #   - g++-aarch64-linux-gnu (EL2 image), g++/cmake/GoogleTest (host unit tests)
-#   - device-tree-compiler (fixtures, fdtput/fdtget in boot tests), gdb-multiarch (make debug)
+#   - device-tree-compiler (fixtures, fdtput/fdtget in boot tests), gdb-multiarch (make debug),
+#     u-boot-qemu (boot test: U-Boot's booti starting lamina)
 #   - Debian's libfdt for the host (unit tests) and libfdt-dev:arm64's libfdt.a for the
 #     EL2 image, unpacked under $LAMINA_DEPS (libfdt-dev is not Multi-Arch: same, so the
 #     arm64 package cannot be installed beside the amd64 one)
@@ -21,6 +22,7 @@ host_packages=(
   device-tree-compiler libfdt-dev
   libgtest-dev libgmock-dev googletest
   gdb-multiarch
+  u-boot-qemu
 )
 arm64_payloads=(libfdt-dev libfdt1)
 

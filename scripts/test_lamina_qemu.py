@@ -204,6 +204,11 @@ class UsageErrorTest(unittest.TestCase):
         for fixed in ("-cpu", "-smp", "-m"):
             self.assertNotIn(fixed, argv)
 
+    def test_bios(self):
+        argv = argv_for("--bios", "u-boot.bin")
+        self.assertEqual(option_value(argv, "-bios"), "u-boot.bin")
+        self.assertLess(argv.index("-bios"), argv.index("-kernel"))
+
     def test_bad_gic(self):
         self.assertUsageError(["--gic", "4"], "invalid choice: 4")
         self.assertUsageError(["--gic", "v3"], "--gic")

@@ -1,9 +1,8 @@
 #include "hyp/platform/device_tree.hpp"
 
-#include <libfdt.h>
-
 #include <climits>
 #include <cstring>
+#include <libfdt.h>
 
 namespace lamina::hyp::dt {
 
@@ -19,10 +18,14 @@ constexpr int to_int(size_t n) { return n > INT_MAX ? INT_MAX : static_cast<int>
 
 const char* header_detail(int libfdt_error) {
   switch (-libfdt_error) {
-    case FDT_ERR_BADMAGIC: return "bad magic (expected 0xd00dfeed)";
-    case FDT_ERR_BADVERSION: return "unsupported FDT version";
-    case FDT_ERR_TRUNCATED: return "the header's sizes and offsets do not fit in totalsize";
-    default: return "fdt_check_header rejected the header";
+    case FDT_ERR_BADMAGIC:
+      return "bad magic (expected 0xd00dfeed)";
+    case FDT_ERR_BADVERSION:
+      return "unsupported FDT version";
+    case FDT_ERR_TRUNCATED:
+      return "the header's sizes and offsets do not fit in totalsize";
+    default:
+      return "fdt_check_header rejected the header";
   }
 }
 
@@ -97,8 +100,8 @@ Result<uint64_t, DtError> check_header(const void* blob, uint64_t max_size) {
   // Documentation/arch/arm64/booting.rst, "Setup the device tree": the blob
   // is 8-byte aligned. libfdt also reads 64-bit memreserve fields in place.
   if (reinterpret_cast<uintptr_t>(blob) % 8 != 0) {
-    return Err{make_error(DtErrorCode::kNoBlob, "blob", nullptr,
-                          "the device tree pointer is not 8-byte aligned")};
+    return Err{
+        make_error(DtErrorCode::kNoBlob, "blob", nullptr, "the device tree pointer is not 8-byte aligned")};
   }
   if (max_size < sizeof(fdt_header)) {
     return Err{make_error(DtErrorCode::kTooLarge, "header", nullptr,
@@ -112,8 +115,8 @@ Result<uint64_t, DtError> check_header(const void* blob, uint64_t max_size) {
   // libfdt also mishandles some malformed pre-16 trees. Everything since
   // 2007 (dtc, QEMU, U-Boot, firmware) writes 17.
   if (fdt_version(blob) < 17) {
-    return Err{make_error(DtErrorCode::kBadHeader, "header", nullptr,
-                          "lamina needs FDT version 17 or later", -FDT_ERR_BADVERSION)};
+    return Err{make_error(DtErrorCode::kBadHeader, "header", nullptr, "lamina needs FDT version 17 or later",
+                          -FDT_ERR_BADVERSION)};
   }
   const uint64_t total = fdt_totalsize(blob);
   if (total > max_size) {
@@ -159,8 +162,7 @@ int DeviceTree::find_path(const char* path) const {
   return fdt_path_offset(fdt_, path);
 }
 
-Result<int, DtError> DeviceTree::resolve_path(const char* path, size_t len,
-                                              const char* property) const {
+Result<int, DtError> DeviceTree::resolve_path(const char* path, size_t len, const char* property) const {
   char joined[2 * kMaxDtPath];
   const char* full = path;
   size_t full_len = len;
@@ -179,8 +181,8 @@ Result<int, DtError> DeviceTree::resolve_path(const char* path, size_t len,
     const int aliases = find_path("/aliases");
     if (aliases < 0) return Err{missing};
     int value_len = 0;
-    const auto* value = static_cast<const char*>(
-        fdt_getprop_namelen(fdt_, aliases, path, to_int(alias_len), &value_len));
+    const auto* value =
+        static_cast<const char*>(fdt_getprop_namelen(fdt_, aliases, path, to_int(alias_len), &value_len));
     if (value == nullptr || value_len < 0) return Err{missing};
     const auto size = static_cast<size_t>(value_len);
     if (size < 2 || strnlen(value, size) != size - 1 || value[0] != '/') {
@@ -237,8 +239,7 @@ Result<const char*, DtError> DeviceTree::string(int node, const char* name, bool
   }
   const auto* text = reinterpret_cast<const char*>(p.data);
   if (p.size < 2 || text[0] == '\0' || strnlen(text, p.size) == p.size) {
-    return Err{error(DtErrorCode::kBadProperty, node, name,
-                     "expected a non-empty NUL-terminated string")};
+    return Err{error(DtErrorCode::kBadProperty, node, name, "expected a non-empty NUL-terminated string")};
   }
   return text;
 }
@@ -320,8 +321,8 @@ Result<Reg, DtError> DeviceTree::reg(int node) const {
   }
   const size_t stride = (cells.address + cells.size) * kCellBytes;
   if (p.size == 0 || p.size % stride != 0) {
-    return Err{error(DtErrorCode::kBadProperty, node, "reg",
-                     "reg is not a whole number of <address size> entries")};
+    return Err{
+        error(DtErrorCode::kBadProperty, node, "reg", "reg is not a whole number of <address size> entries")};
   }
   Reg reg;
   reg.node = node;
@@ -343,8 +344,8 @@ Result<uint64_t, DtError> DeviceTree::translate_one(int bus, int bus_parent, uin
 
   const CellCounts child = TRY(child_cells(bus));
   const CellCounts up = TRY(child_cells(bus_parent));
-  if (child.address == 0 || child.address > kMaxCells || up.address == 0 ||
-      up.address > kMaxCells || child.size == 0 || child.size > kMaxCells) {
+  if (child.address == 0 || child.address > kMaxCells || up.address == 0 || up.address > kMaxCells ||
+      child.size == 0 || child.size > kMaxCells) {
     return Err{error(DtErrorCode::kUntranslatable, bus, "ranges",
                      "ranges with addresses or sizes wider than 64 bits")};
   }
@@ -387,8 +388,8 @@ Result<mm::PhysRange, DtError> DeviceTree::translate(int node, RegEntry entry) c
     bus = up;
   }
   if (entry.size != 0 && address > UINT64_MAX - (entry.size - 1)) {
-    return Err{error(DtErrorCode::kBadProperty, node, "reg",
-                     "the region wraps past the 64-bit address space")};
+    return Err{
+        error(DtErrorCode::kBadProperty, node, "reg", "the region wraps past the 64-bit address space")};
   }
   mm::PhysRange range;
   range.base = mm::PhysAddr(address);
@@ -411,8 +412,8 @@ Result<int, DtError> DeviceTree::interrupt_parent(int node) const {
     Property link;
     if (property(current, "interrupt-parent", &link)) {
       if (link.size != kCellBytes) {
-        return Err{error(DtErrorCode::kBadProperty, current, "interrupt-parent",
-                         "expected one phandle cell")};
+        return Err{
+            error(DtErrorCode::kBadProperty, current, "interrupt-parent", "expected one phandle cell")};
       }
       next = fdt_node_offset_by_phandle(fdt_, read_cell(link.data));
       if (next < 0) {

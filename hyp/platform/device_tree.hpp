@@ -53,8 +53,8 @@ inline constexpr uint32_t kMaxCells = 2;
 void copy_string(char* dst, size_t dst_size, const char* src, size_t src_len);
 
 // Fills a DtError in place (node copied and truncated to kMaxDtPath).
-[[nodiscard]] DtError make_error(DtErrorCode code, const char* node, const char* property,
-                                 const char* detail, int libfdt_error = 0);
+[[nodiscard]] DtError make_error(DtErrorCode code, const char* node, const char* property, const char* detail,
+                                 int libfdt_error = 0);
 
 // A property's raw value inside the blob.
 struct Property {
@@ -103,8 +103,7 @@ class DeviceTree {
   // or be absolute; `len` excludes any ":options". The alias's value must be
   // an absolute path (libfdt would recurse on alias-to-alias chains).
   // Errors: kMissingNode (node = what was looked for), kBadProperty.
-  [[nodiscard]] Result<int, DtError> resolve_path(const char* path, size_t len,
-                                                  const char* property) const;
+  [[nodiscard]] Result<int, DtError> resolve_path(const char* path, size_t len, const char* property) const;
 
   // The first node compatible with `compat` whose status is okay, or a
   // negative libfdt error (-FDT_ERR_NOTFOUND).
@@ -116,13 +115,11 @@ class DeviceTree {
 
   // A NUL-terminated, non-empty string property. When absent: nullptr if
   // !required, else kMissingProperty. Not terminated or empty: kBadProperty.
-  [[nodiscard]] Result<const char*, DtError> string(int node, const char* name,
-                                                    bool required) const;
+  [[nodiscard]] Result<const char*, DtError> string(int node, const char* name, bool required) const;
   // A one-cell property; absent -> kMissingProperty, wrong size -> kBadProperty.
   [[nodiscard]] Result<uint32_t, DtError> u32(int node, const char* name) const;
   // Same, but `fallback` when absent.
-  [[nodiscard]] Result<uint32_t, DtError> u32_or(int node, const char* name,
-                                                 uint32_t fallback) const;
+  [[nodiscard]] Result<uint32_t, DtError> u32_or(int node, const char* name, uint32_t fallback) const;
 
   // `compatible` lists `compat`.
   [[nodiscard]] bool is_compatible(int node, const char* compat) const;
@@ -165,8 +162,8 @@ class DeviceTree {
   void path(int node, char* buf, size_t size) const;
 
   // An error about `node` (its path is filled in).
-  [[nodiscard]] DtError error(DtErrorCode code, int node, const char* property,
-                              const char* detail, int libfdt_error = 0) const;
+  [[nodiscard]] DtError error(DtErrorCode code, int node, const char* property, const char* detail,
+                              int libfdt_error = 0) const;
 
  private:
   DeviceTree(const void* fdt, uint64_t total_size) : fdt_(fdt), total_size_(total_size) {}

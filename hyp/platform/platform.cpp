@@ -1,8 +1,7 @@
 #include "hyp/platform/platform.hpp"
 
-#include <libfdt.h>
-
 #include <cstring>
+#include <libfdt.h>
 #include <new>
 
 #include "hyp/platform/device_tree.hpp"
@@ -56,18 +55,15 @@ struct GicNode {
 void read_model(const DeviceTree& tree, Platform* out) {
   dt::Property model;
   if (!tree.property(dt::kRootNode, "model", &model)) return;
-  dt::copy_string(out->model, sizeof(out->model), reinterpret_cast<const char*>(model.data),
-                  model.size);
+  dt::copy_string(out->model, sizeof(out->model), reinterpret_cast<const char*>(model.data), model.size);
 }
 
 Status<DtError> read_memory(const DeviceTree& tree, Platform* out) {
   constexpr char kMemory[] = "memory";
   int first_memory = -1;
-  for (int node = fdt_node_offset_by_prop_value(tree.blob(), -1, "device_type", kMemory,
-                                                sizeof(kMemory));
+  for (int node = fdt_node_offset_by_prop_value(tree.blob(), -1, "device_type", kMemory, sizeof(kMemory));
        node >= 0;
-       node = fdt_node_offset_by_prop_value(tree.blob(), node, "device_type", kMemory,
-                                            sizeof(kMemory))) {
+       node = fdt_node_offset_by_prop_value(tree.blob(), node, "device_type", kMemory, sizeof(kMemory))) {
     if (!tree.is_enabled(node)) continue;
     if (first_memory < 0) first_memory = node;
     const dt::Reg reg = TRY(tree.reg(node));
@@ -156,14 +152,13 @@ Status<DtError> read_reserved(const DeviceTree& tree, Platform* out) {
 Result<CpuDesc, DtError> read_cpu(const DeviceTree& tree, int node) {
   const dt::Reg reg = TRY(tree.reg(node));
   if (reg.count != 1) {
-    return Err{tree.error(DtErrorCode::kBadProperty, node, "reg",
-                          "a cpu's reg must hold exactly one MPIDR")};
+    return Err{tree.error(DtErrorCode::kBadProperty, node, "reg", "a cpu's reg must hold exactly one MPIDR")};
   }
   CpuDesc cpu;
   cpu.mpidr = reg.entry(0).address;
   if ((cpu.mpidr & ~kMpidrAffinityMask) != 0) {
-    return Err{tree.error(DtErrorCode::kBadProperty, node, "reg",
-                          "reg has bits outside the MPIDR affinity fields")};
+    return Err{
+        tree.error(DtErrorCode::kBadProperty, node, "reg", "reg has bits outside the MPIDR affinity fields")};
   }
 
   const char* method = TRY(tree.string(node, "enable-method", false));
@@ -185,8 +180,7 @@ Result<CpuDesc, DtError> read_cpu(const DeviceTree& tree, int node) {
                           "spin-table CPUs need a release address")};
   }
   if (release.size != kCellBytes && release.size != 2 * kCellBytes) {
-    return Err{tree.error(DtErrorCode::kBadProperty, node, "cpu-release-addr",
-                          "expected one or two cells")};
+    return Err{tree.error(DtErrorCode::kBadProperty, node, "cpu-release-addr", "expected one or two cells")};
   }
   cpu.release_addr =
       mm::PhysAddr(dt::read_cells(release.data, static_cast<uint32_t>(release.size / kCellBytes)));
@@ -196,8 +190,8 @@ Result<CpuDesc, DtError> read_cpu(const DeviceTree& tree, int node) {
 Status<DtError> read_cpus(const DeviceTree& tree, Platform* out) {
   const int cpus = tree.find_path("/cpus");
   if (cpus < 0) {
-    return Err{dt::make_error(DtErrorCode::kMissingNode, "/cpus", nullptr,
-                              "the device tree has no /cpus node")};
+    return Err{
+        dt::make_error(DtErrorCode::kMissingNode, "/cpus", nullptr, "the device tree has no /cpus node")};
   }
   const dt::CellCounts cells = TRY(tree.child_cells(cpus));
   if (cells.address != 1 && cells.address != 2) {
@@ -215,8 +209,7 @@ Status<DtError> read_cpus(const DeviceTree& tree, Platform* out) {
     const CpuDesc cpu = TRY(read_cpu(tree, node));
     for (size_t i = 0; i < out->cpu_count; ++i) {
       if (out->cpus[i].mpidr == cpu.mpidr) {
-        return Err{tree.error(DtErrorCode::kBadProperty, node, "reg",
-                              "two CPUs have the same MPIDR")};
+        return Err{tree.error(DtErrorCode::kBadProperty, node, "reg", "two CPUs have the same MPIDR")};
       }
     }
     out->cpus[out->cpu_count++] = cpu;
@@ -333,8 +326,8 @@ Result<GicNode, DtError> read_gic(const DeviceTree& tree) {
       return Err{tree.error(DtErrorCode::kBadProperty, gic.node, "interrupts",
                             "expected whole GIC interrupt specifiers")};
     }
-    if (!dt::gic_spec_to_intid(dt::read_cell(interrupts.data),
-                               dt::read_cell(interrupts.data + kCellBytes), &intid)) {
+    if (!dt::gic_spec_to_intid(dt::read_cell(interrupts.data), dt::read_cell(interrupts.data + kCellBytes),
+                               &intid)) {
       return Err{tree.error(DtErrorCode::kBadProperty, gic.node, "interrupts",
                             "the maintenance interrupt is not a valid SPI or PPI")};
     }
@@ -369,21 +362,19 @@ Result<TimerDesc, DtError> read_timer(const DeviceTree& tree, const GicNode& gic
 
   dt::Property interrupts;
   if (!tree.property(node, "interrupts", &interrupts)) {
-    return Err{tree.error(DtErrorCode::kMissingProperty, node, "interrupts",
-                          "the timer needs its four PPIs")};
+    return Err{
+        tree.error(DtErrorCode::kMissingProperty, node, "interrupts", "the timer needs its four PPIs")};
   }
   const size_t stride = cells * kCellBytes;
   const size_t count = interrupts.size / stride;
-  if (interrupts.size % stride != 0 || count < kTimerRequiredInterrupts ||
-      count > kTimerMaxInterrupts) {
+  if (interrupts.size % stride != 0 || count < kTimerRequiredInterrupts || count > kTimerMaxInterrupts) {
     return Err{tree.error(DtErrorCode::kBadProperty, node, "interrupts",
                           "expected 4 or 5 timer interrupt specifiers")};
   }
   uint32_t intids[kTimerRequiredInterrupts] = {};
   for (size_t i = 0; i < kTimerRequiredInterrupts; ++i) {
     const uint8_t* spec = interrupts.data + i * stride;
-    if (!dt::gic_spec_to_intid(dt::read_cell(spec), dt::read_cell(spec + kCellBytes),
-                               &intids[i])) {
+    if (!dt::gic_spec_to_intid(dt::read_cell(spec), dt::read_cell(spec + kCellBytes), &intids[i])) {
       return Err{tree.error(DtErrorCode::kBadProperty, node, "interrupts",
                             "a timer interrupt is not a valid SPI or PPI")};
     }
@@ -483,16 +474,26 @@ class TextWriter {
 
 const char* dt_error_code_name(DtErrorCode code) {
   switch (code) {
-    case DtErrorCode::kNoBlob: return "no blob";
-    case DtErrorCode::kBadHeader: return "bad header";
-    case DtErrorCode::kTooLarge: return "too large";
-    case DtErrorCode::kMalformed: return "malformed structure";
-    case DtErrorCode::kMissingNode: return "missing node";
-    case DtErrorCode::kMissingProperty: return "missing property";
-    case DtErrorCode::kBadProperty: return "bad property";
-    case DtErrorCode::kUntranslatable: return "untranslatable address";
-    case DtErrorCode::kTooMany: return "too many entries";
-    case DtErrorCode::kUnsupported: return "unsupported";
+    case DtErrorCode::kNoBlob:
+      return "no blob";
+    case DtErrorCode::kBadHeader:
+      return "bad header";
+    case DtErrorCode::kTooLarge:
+      return "too large";
+    case DtErrorCode::kMalformed:
+      return "malformed structure";
+    case DtErrorCode::kMissingNode:
+      return "missing node";
+    case DtErrorCode::kMissingProperty:
+      return "missing property";
+    case DtErrorCode::kBadProperty:
+      return "bad property";
+    case DtErrorCode::kUntranslatable:
+      return "untranslatable address";
+    case DtErrorCode::kTooMany:
+      return "too many entries";
+    case DtErrorCode::kUnsupported:
+      return "unsupported";
   }
   return "unknown error";
 }

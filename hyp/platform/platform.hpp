@@ -151,6 +151,8 @@ inline constexpr uint64_t kMaxDtbSize = 2ull << 20;
 [[nodiscard]] Result<PsciDesc, DtError> find_psci(const void* fdt);
 
 // Validates the header (magic, version, sizes) and returns totalsize.
+// `max_size` is how many bytes at `fdt` may be read: a header or totalsize
+// that does not fit is kTooLarge. FDT version 17 or later is required.
 [[nodiscard]] Result<uint64_t, DtError> check_dtb_header(const void* fdt, uint64_t max_size);
 
 }  // namespace lamina::hyp

@@ -68,6 +68,11 @@ lamina_boot_test(reloc.above-4g --cpus 2 --mem 4G --kernel "${LAMINA_STUB}"
   --load "${LAMINA_IMAGE}@0x100000000" --set "${STUB_ENTRY}=0x100000000" ${CLEAN_BOOT}
   --expect "loaded at PA:0x100000000" --expect "CPUs: 2 online of 2")
 
+# --- Started by U-Boot's booti (u-boot-qemu): kept where U-Boot loaded it
+# (kernel_addr_r), thanks to the "place anywhere" Image flag -------------
+lamina_boot_test(uboot.booti --bios /usr/lib/u-boot/qemu_arm64/u-boot.bin --cpus 2 ${CLEAN_BOOT}
+  --expect "Starting kernel" --expect "loaded at PA:0x40400000" --expect "CPUs: 2 online of 2")
+
 # --- Bad device trees: a message naming the problem, then power-off -------
 add_test(NAME qemu.fixture.dtbs COMMAND "${LAMINA_ROOT}/tests/boot/make-dtbs.sh" "${LAMINA_TEST_DTBS}")
 set_tests_properties(qemu.fixture.dtbs PROPERTIES LABELS qemu FIXTURES_SETUP lamina_dtbs TIMEOUT 60)
@@ -107,6 +112,16 @@ lamina_boot_test(raspi4b.spin-table --machine raspi4b --dtb "${LAMINA_TEST_DTBS}
   --expect "CPUs: 4 online of 4 in the device tree"
   --reject " error: " --reject "crash report" --reject "PANIC")
 set_tests_properties(qemu.raspi4b.spin-table PROPERTIES FIXTURES_REQUIRED lamina_dtbs)
+
+# --- A CPU in the DT that does not come up: reported, the others carry on
+lamina_boot_test(smp.cpu-fails-to-start --gic 3 --cpus 2 --mem 1G --kernel "${LAMINA_STUB}"
+  --load "${LAMINA_IMAGE}@0x60000000" --load "${LAMINA_TEST_DTBS}/extra-cpu.dtb@${BAD_DTB_ADDR}"
+  --set "${STUB_ENTRY}=0x60000000" --set "${STUB_X0_OVERRIDE}=1" --set "${STUB_X0}=${BAD_DTB_ADDR}"
+  --expect "cpu[0-9] .MPIDR 0x5.: PSCI CPU_ON failed: INVALID_PARAMETERS"
+  --expect "cpu[0-9] .MPIDR 0x1.: online"
+  --expect "CPUs: 2 online of 3 in the device tree .some failed to start."
+  --expect "powering off" --reject "crash report" --reject "PANIC")
+set_tests_properties(qemu.smp.cpu-fails-to-start PROPERTIES FIXTURES_REQUIRED lamina_dtbs)
 
 # --- Crash reports: deliberate faults at EL2 (bootargs lamina.selftest) ----
 # The report must name the exception class, show the registers, and give a

@@ -34,6 +34,15 @@ cp "$out/virt.dtb" "$out/no-gic.dtb";    fdtput -r "$out/no-gic.dtb" "/$intc"
 cp "$out/virt.dtb" "$out/no-memory.dtb"; fdtput -r "$out/no-memory.dtb" "/$mem"
 cp "$out/virt.dtb" "$out/no-timer.dtb";  fdtput -r "$out/no-timer.dtb" /timer
 cp "$out/virt.dtb" "$out/no-cpus.dtb";   fdtput -r "$out/no-cpus.dtb" /cpus
+# A CPU that the DT lists but the machine does not have: PSCI CPU_ON must
+# fail for it, and lamina must report it and carry on with the others.
+cp "$out/virt.dtb" "$out/extra-cpu.dtb"
+fdtput -c "$out/extra-cpu.dtb" /cpus/cpu@5
+fdtput -t s "$out/extra-cpu.dtb" /cpus/cpu@5 device_type cpu
+fdtput -t s "$out/extra-cpu.dtb" /cpus/cpu@5 compatible arm,arm-v8
+fdtput -t s "$out/extra-cpu.dtb" /cpus/cpu@5 enable-method psci
+fdtput -t x "$out/extra-cpu.dtb" /cpus/cpu@5 reg 5
+
 # The Raspberry Pi 4 DTB (from Debian's kernel package, see
 # tests/fixtures/dtb/regenerate.sh) with its console moved from the mini UART
 # (serial1, not driven by lamina yet) to the PL011 (serial0), which is QEMU

@@ -3,14 +3,13 @@
 // `ranges` and interrupt-parent resolution.
 #include "hyp/platform/device_tree.hpp"
 
-#include <gtest/gtest.h>
-#include <libfdt.h>
-
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <initializer_list>
 #include <iterator>
+#include <libfdt.h>
 #include <string>
 #include <vector>
 
@@ -26,8 +25,7 @@ class Dtb {
     const std::string path = std::string(LAMINA_FIXTURES_DIR) + "/dtb/" + name;
     std::ifstream in(path, std::ios::binary);
     EXPECT_TRUE(in.good()) << "missing fixture " << path;
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     Dtb dtb(bytes.size());
     if (!bytes.empty()) memcpy(dtb.data(), bytes.data(), bytes.size());
     return dtb;
@@ -61,8 +59,7 @@ class Dtb {
   void set(int node, const char* name, std::initializer_list<uint32_t> cells) {
     std::vector<fdt32_t> raw;
     for (uint32_t c : cells) raw.push_back(cpu_to_fdt32(c));
-    EXPECT_EQ(fdt_setprop(data(), node, name, raw.data(), static_cast<int>(raw.size() * 4)), 0)
-        << name;
+    EXPECT_EQ(fdt_setprop(data(), node, name, raw.data(), static_cast<int>(raw.size() * 4)), 0) << name;
   }
   void set_empty(int node, const char* name) {
     EXPECT_EQ(fdt_setprop(data(), node, name, nullptr, 0), 0) << name;
@@ -221,8 +218,7 @@ TEST(DeviceTreeTest, WideBusesAndWindowEdges) {
   dtb.set(dtb.node("/pci/function@0"), "reg", {0x0, 0x0, 0x0, 0x0, 0x0});
 
   const DeviceTree tree = open_ok(dtb);
-  EXPECT_EQ(tree.reg_range(at(tree, "/bus@800000000/dev@1000"), 0).value(),
-            range(0x800001000, 0x100));
+  EXPECT_EQ(tree.reg_range(at(tree, "/bus@800000000/dev@1000"), 0).value(), range(0x800001000, 0x100));
   const DtError overrun = tree.reg_range(at(tree, "/bus@800000000/edge@ffffff00"), 0).error();
   EXPECT_EQ(overrun.code, DtErrorCode::kUntranslatable);
   EXPECT_STREQ(overrun.node, "/bus@800000000");
@@ -282,10 +278,10 @@ TEST(DeviceTreeTest, StatusAndCompatible) {
   const int cpu = dtb.node("/cpus/cpu@100");
   ASSERT_EQ(fdt_setprop_string(dtb.data(), cpu, "status", "fail"), 0);
   const DeviceTree tree = open_ok(dtb);
-  EXPECT_TRUE(tree.is_enabled(at(tree, "/soc")));  // no status
+  EXPECT_TRUE(tree.is_enabled(at(tree, "/soc")));                             // no status
   EXPECT_TRUE(tree.is_enabled(at(tree, "/soc/bridge@1000000/serial@2000")));  // "ok"
-  EXPECT_FALSE(tree.is_enabled(at(tree, "/soc/serial@1000")));  // "disabled"
-  EXPECT_FALSE(tree.is_enabled(at(tree, "/cpus/cpu@100")));  // "fail"
+  EXPECT_FALSE(tree.is_enabled(at(tree, "/soc/serial@1000")));                // "disabled"
+  EXPECT_FALSE(tree.is_enabled(at(tree, "/cpus/cpu@100")));                   // "fail"
   EXPECT_TRUE(tree.is_compatible(at(tree, "/soc/serial@1000"), "arm,primecell"));
   EXPECT_FALSE(tree.is_compatible(at(tree, "/soc/serial@1000"), "arm,pl01"));
   EXPECT_EQ(tree.first_enabled_compatible("arm,pl011"), at(tree, "/soc/bridge@1000000/serial@2000"));

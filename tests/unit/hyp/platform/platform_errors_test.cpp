@@ -3,13 +3,12 @@
 // garble) something lamina needs. Incomplete trees are made by editing a
 // valid fixture in memory with libfdt's read-write API. Every negative test
 // checks the error code and the node/property it names.
-#include <gtest/gtest.h>
-#include <libfdt.h>
-
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <iterator>
+#include <libfdt.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,8 +27,7 @@ class Dtb {
     const std::string path = std::string(LAMINA_FIXTURES_DIR) + "/dtb/" + name;
     std::ifstream in(path, std::ios::binary);
     EXPECT_TRUE(in.good()) << "missing fixture " << path;
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     Dtb dtb(bytes.size());
     if (!bytes.empty()) memcpy(dtb.data(), bytes.data(), bytes.size());
     return dtb;
@@ -99,8 +97,7 @@ void expect_error(const DtError& e, DtErrorCode code, const char* node, const ch
   EXPECT_NE(e.detail, nullptr);
 }
 
-void expect_discovery_error(const Dtb& dtb, DtErrorCode code, const char* node,
-                            const char* property) {
+void expect_discovery_error(const Dtb& dtb, DtErrorCode code, const char* node, const char* property) {
   expect_error(discover_error(dtb.data()), code, node, property);
 }
 
@@ -122,8 +119,7 @@ void set_cells(Dtb& dtb, const char* path, const char* name, std::initializer_li
 }
 
 void set_string(Dtb& dtb, const char* path, const char* name, const char* value) {
-  ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node(path), name, value, static_cast<int>(strlen(value) + 1)),
-            0)
+  ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node(path), name, value, static_cast<int>(strlen(value) + 1)), 0)
       << path << " " << name;
 }
 
@@ -131,15 +127,12 @@ void del_prop(Dtb& dtb, const char* path, const char* name) {
   ASSERT_EQ(fdt_delprop(dtb.data(), dtb.node(path), name), 0) << path << " " << name;
 }
 
-void del_node(Dtb& dtb, const char* path) {
-  ASSERT_EQ(fdt_del_node(dtb.data(), dtb.node(path)), 0) << path;
-}
+void del_node(Dtb& dtb, const char* path) { ASSERT_EQ(fdt_del_node(dtb.data(), dtb.node(path)), 0) << path; }
 
 // --- pointer and header -------------------------------------------------
 
 TEST(PlatformHeaderTest, NullPointerIsNoBlob) {
-  expect_error(check_dtb_header(nullptr, kMaxDtbSize).error(), DtErrorCode::kNoBlob, "blob",
-               nullptr);
+  expect_error(check_dtb_header(nullptr, kMaxDtbSize).error(), DtErrorCode::kNoBlob, "blob", nullptr);
   expect_error(discover_error(nullptr), DtErrorCode::kNoBlob, "blob", nullptr);
   expect_error(find_console_uart(nullptr).error(), DtErrorCode::kNoBlob, "blob", nullptr);
   expect_error(find_psci(nullptr).error(), DtErrorCode::kNoBlob, "blob", nullptr);
@@ -206,8 +199,8 @@ TEST(PlatformHeaderTest, TotalSizeLargerThanBuffer) {
   const Dtb dtb = Dtb::load(kVirtV2);
   ExactBuffer exact(dtb.data(), dtb.total_size());
   fdt_set_totalsize(exact.data(), dtb.total_size() + 4096);
-  expect_error(check_dtb_header(exact.data(), exact.size()).error(), DtErrorCode::kTooLarge,
-               "header", nullptr);
+  expect_error(check_dtb_header(exact.data(), exact.size()).error(), DtErrorCode::kTooLarge, "header",
+               nullptr);
 }
 
 TEST(PlatformHeaderTest, TotalSizeAboveTheBootProtocolLimit) {
@@ -224,8 +217,7 @@ TEST(PlatformHeaderTest, TotalSizeAboveTheBootProtocolLimit) {
 TEST(PlatformHeaderTest, MaxSizeSmallerThanTheHeader) {
   const Dtb dtb = Dtb::load(kVirtV2);
   ExactBuffer tiny(dtb.data(), 39);
-  expect_error(check_dtb_header(tiny.data(), tiny.size()).error(), DtErrorCode::kTooLarge, "header",
-               nullptr);
+  expect_error(check_dtb_header(tiny.data(), tiny.size()).error(), DtErrorCode::kTooLarge, "header", nullptr);
 }
 
 // --- truncated and corrupted blobs ----------------------------------------
@@ -240,8 +232,7 @@ ExactBuffer cut_consistently(const Dtb& dtb, size_t size) {
   const uint32_t struct_off = clip(fdt_off_dt_struct(dtb.data()));
   const uint32_t struct_end = clip(fdt_off_dt_struct(dtb.data()) + fdt_size_dt_struct(dtb.data()));
   const uint32_t strings_off = clip(fdt_off_dt_strings(dtb.data()));
-  const uint32_t strings_end =
-      clip(fdt_off_dt_strings(dtb.data()) + fdt_size_dt_strings(dtb.data()));
+  const uint32_t strings_end = clip(fdt_off_dt_strings(dtb.data()) + fdt_size_dt_strings(dtb.data()));
   fdt_set_totalsize(fdt, static_cast<uint32_t>(size));
   fdt_set_off_dt_struct(fdt, struct_off);
   fdt_set_size_dt_struct(fdt, struct_end - struct_off);
@@ -266,8 +257,7 @@ void expect_truncation_rejected(const Dtb& dtb, size_t size) {
   // With a consistent header: the walk itself must notice.
   ExactBuffer consistent = cut_consistently(dtb, size);
   const DtError e = discover_error(consistent.data());
-  EXPECT_TRUE(e.code == DtErrorCode::kMalformed || e.code == DtErrorCode::kBadHeader)
-      << describe(e);
+  EXPECT_TRUE(e.code == DtErrorCode::kMalformed || e.code == DtErrorCode::kBadHeader) << describe(e);
   EXPECT_FALSE(find_console_uart(consistent.data()).ok());
   EXPECT_FALSE(find_psci(consistent.data()).ok());
 }
@@ -287,9 +277,9 @@ TEST(PlatformMalformedTest, TruncationInsideEachBlock) {
   const size_t structure = fdt_off_dt_struct(dtb.data());
   const size_t strings = fdt_off_dt_strings(dtb.data());
   const size_t total = dtb.total_size();
-  for (size_t size : {size_t{1}, size_t{4}, size_t{20}, size_t{39}, size_t{40}, size_t{41},
-                      structure - 1, structure, structure + 1, structure + 9, strings - 4,
-                      strings - 1, strings, strings + 1, strings + 7, total - 2, total - 1}) {
+  for (size_t size : {size_t{1}, size_t{4}, size_t{20}, size_t{39}, size_t{40}, size_t{41}, structure - 1,
+                      structure, structure + 1, structure + 9, strings - 4, strings - 1, strings, strings + 1,
+                      strings + 7, total - 2, total - 1}) {
     expect_truncation_rejected(dtb, size);
   }
   // Inside the structure and strings blocks the walk reports it.
@@ -372,8 +362,7 @@ TEST(PlatformMalformedTest, UnterminatedMemoryReservationBlock) {
   Dtb dtb = Dtb::load(kVirtV2);
   fdt_set_off_mem_rsvmap(dtb.data(), dtb.total_size() - 8);
   const DtError e = discover_error(dtb.data());
-  EXPECT_TRUE(e.code == DtErrorCode::kBadHeader || e.code == DtErrorCode::kMalformed)
-      << describe(e);
+  EXPECT_TRUE(e.code == DtErrorCode::kBadHeader || e.code == DtErrorCode::kMalformed) << describe(e);
 }
 
 // Every structure-block word overwritten with each token value and with
@@ -462,8 +451,7 @@ TEST(PlatformReservedTest, BadRegUsesReservedMemorysOwnCells) {
   // fit its 3-cell stride.
   Dtb dtb = Dtb::load(kSynthetic).editable();
   set_cells(dtb, "/reserved-memory/firmware@81000000", "reg", {0x0, 0x81000000, 0x0, 0x100000});
-  expect_discovery_error(dtb, DtErrorCode::kBadProperty, "/reserved-memory/firmware@81000000",
-                         "reg");
+  expect_discovery_error(dtb, DtErrorCode::kBadProperty, "/reserved-memory/firmware@81000000", "reg");
 }
 
 TEST(PlatformReservedTest, TooManyReservedRegions) {
@@ -627,8 +615,8 @@ TEST(PlatformGicTest, MissingGic) {
   const DtError e = discover_error(dtb.data());
   expect_error(e, DtErrorCode::kMissingNode, "interrupt-controller", nullptr);
   const std::string detail = e.detail;
-  for (const char* compatible : {"arm,gic-v3", "arm,gic-400", "arm,cortex-a15-gic",
-                                 "arm,cortex-a7-gic", "arm,cortex-a9-gic"}) {
+  for (const char* compatible :
+       {"arm,gic-v3", "arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a7-gic", "arm,cortex-a9-gic"}) {
     EXPECT_NE(detail.find(compatible), std::string::npos) << compatible;
   }
 }
@@ -660,8 +648,7 @@ TEST(PlatformGicTest, RedistributorRegionCounts) {
   {
     Dtb dtb = Dtb::load(kVirtV3Smp4).editable();
     set_cells(dtb, "/intc@8000000", "#redistributor-regions", {0});
-    expect_discovery_error(dtb, DtErrorCode::kBadProperty, "/intc@8000000",
-                           "#redistributor-regions");
+    expect_discovery_error(dtb, DtErrorCode::kBadProperty, "/intc@8000000", "#redistributor-regions");
   }
   {
     Dtb dtb = Dtb::load(kVirtV3Smp4).editable();
@@ -755,12 +742,24 @@ TEST(PlatformTimerTest, InterruptParentInheritedFromBus) {
 
 // --- console --------------------------------------------------------------
 
+// The point of find_console_uart: a tree that fails discovery still has a
+// console to complain on.
+TEST(PlatformConsoleTest, ConsoleFoundEvenWhenDiscoveryFails) {
+  Dtb dtb = Dtb::load(kVirtV2).editable();
+  del_node(dtb, "/cpus");
+  del_node(dtb, "/memory@40000000");
+  expect_discovery_error(dtb, DtErrorCode::kMissingNode, "/memory", nullptr);
+  const auto uart = find_console_uart(dtb.data());
+  ASSERT_TRUE(uart.ok()) << describe(uart.error());
+  EXPECT_EQ(uart.value().regs.base, mm::PhysAddr(0x09000000));
+  EXPECT_STREQ(uart.value().path, "/pl011@9000000");
+}
+
 TEST(PlatformConsoleTest, NoStdoutPathAndNoPl011) {
   Dtb dtb = Dtb::load(kVirtV2).editable();
   del_prop(dtb, "/chosen", "stdout-path");
   del_node(dtb, "/pl011@9000000");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kMissingNode, "/chosen",
-               "stdout-path");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kMissingNode, "/chosen", "stdout-path");
   expect_discovery_error(dtb, DtErrorCode::kMissingNode, "/chosen", "stdout-path");
 }
 
@@ -782,11 +781,9 @@ TEST(PlatformConsoleTest, StdoutPathToMissingNode) {
 TEST(PlatformConsoleTest, StdoutPathWithUnknownAlias) {
   Dtb dtb = Dtb::load(kVirtV2).editable();
   set_string(dtb, "/chosen", "stdout-path", "serial7:115200n8");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kMissingNode, "serial7",
-               "stdout-path");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kMissingNode, "serial7", "stdout-path");
   del_node(dtb, "/aliases");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kMissingNode, "serial7",
-               "stdout-path");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kMissingNode, "serial7", "stdout-path");
 }
 
 // libfdt would recurse forever on an alias whose value is itself an alias.
@@ -794,21 +791,17 @@ TEST(PlatformConsoleTest, SelfReferentialAliasIsRejected) {
   Dtb dtb = Dtb::load(kVirtV2).editable();
   set_string(dtb, "/aliases", "serial0", "serial0");
   set_string(dtb, "/chosen", "stdout-path", "serial0");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kBadProperty, "/aliases",
-               nullptr);
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kBadProperty, "/aliases", nullptr);
 }
 
 TEST(PlatformConsoleTest, UnterminatedOrEmptyStdoutPath) {
   Dtb dtb = Dtb::load(kVirtV2).editable();
   ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node("/chosen"), "stdout-path", "/pl011@9000000", 14), 0);
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kBadProperty, "/chosen",
-               "stdout-path");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kBadProperty, "/chosen", "stdout-path");
   set_string(dtb, "/chosen", "stdout-path", "");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kBadProperty, "/chosen",
-               "stdout-path");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kBadProperty, "/chosen", "stdout-path");
   set_string(dtb, "/chosen", "stdout-path", ":115200");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kBadProperty, "/chosen",
-               "stdout-path");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kBadProperty, "/chosen", "stdout-path");
 }
 
 TEST(PlatformConsoleTest, StdoutPathToNonPl011) {
@@ -823,23 +816,22 @@ TEST(PlatformConsoleTest, StdoutPathToNonPl011) {
 TEST(PlatformConsoleTest, Pl011WithoutReg) {
   Dtb dtb = Dtb::load(kVirtV2).editable();
   del_prop(dtb, "/pl011@9000000", "reg");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kMissingProperty,
-               "/pl011@9000000", "reg");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kMissingProperty, "/pl011@9000000", "reg");
 }
 
 TEST(PlatformConsoleTest, BusWithoutRangesIsUntranslatable) {
   Dtb dtb = Dtb::load(kSynthetic).editable();
   set_string(dtb, "/chosen", "stdout-path", "/isolated-bus/serial@3000");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kUntranslatable,
-               "/isolated-bus", "ranges");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kUntranslatable, "/isolated-bus",
+               "ranges");
 }
 
 TEST(PlatformConsoleTest, AddressOutsideTheBusWindowIsUntranslatable) {
   Dtb dtb = Dtb::load(kSynthetic).editable();
   set_string(dtb, "/soc/bridge@1000000/unmapped@200000", "compatible", "arm,pl011");
   set_string(dtb, "/chosen", "stdout-path", "bus/unmapped@200000");
-  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kUntranslatable,
-               "/soc/bridge@1000000", "ranges");
+  expect_error(find_console_uart(dtb.data()).error(), DtErrorCode::kUntranslatable, "/soc/bridge@1000000",
+               "ranges");
 }
 
 TEST(PlatformConsoleTest, MalformedRanges) {

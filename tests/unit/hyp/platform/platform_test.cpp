@@ -3,13 +3,12 @@
 // the ones in /work/shared/PLATFORM-NOTES.md and in the decompiled blobs.
 #include "hyp/platform/platform.hpp"
 
-#include <gtest/gtest.h>
-#include <libfdt.h>
-
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <iterator>
+#include <libfdt.h>
 #include <string>
 #include <vector>
 
@@ -25,8 +24,7 @@ class Dtb {
     const std::string path = std::string(LAMINA_FIXTURES_DIR) + "/dtb/" + name;
     std::ifstream in(path, std::ios::binary);
     EXPECT_TRUE(in.good()) << "missing fixture " << path;
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     Dtb dtb(bytes.size());
     if (!bytes.empty()) memcpy(dtb.data(), bytes.data(), bytes.size());
     return dtb;
@@ -195,10 +193,9 @@ TEST(PlatformQemuVirtTest, CheckHeaderReturnsTotalSize) {
 // Every fixture is small enough to commit (QEMU's 1 MiB padding is packed
 // away by regenerate.sh).
 TEST(PlatformFixturesTest, FixturesAreSmall) {
-  for (const char* name :
-       {"qemu-virt-gicv2-a57-smp1-1g.dtb", "qemu-virt-gicv3-max-smp4-4g.dtb",
-        "qemu-virt-gicv3-a72-smp2-2g.dtb", "qemu-virt-el1-gicv2-a57-smp2-1g.dtb",
-        "bcm2711-rpi-4-b.dtb", "qemu-raspi4b.dtb", "synthetic.dtb"}) {
+  for (const char* name : {"qemu-virt-gicv2-a57-smp1-1g.dtb", "qemu-virt-gicv3-max-smp4-4g.dtb",
+                           "qemu-virt-gicv3-a72-smp2-2g.dtb", "qemu-virt-el1-gicv2-a57-smp2-1g.dtb",
+                           "bcm2711-rpi-4-b.dtb", "qemu-raspi4b.dtb", "synthetic.dtb"}) {
     const Dtb dtb = Dtb::load(name);
     const auto size = check_dtb_header(dtb.data(), dtb.capacity());
     ASSERT_TRUE(size.ok()) << name << ": " << describe(size.error());
@@ -213,8 +210,7 @@ TEST(PlatformFixturesTest, FixturesAreSmall) {
 // full discovery point it at serial0, the PL011.
 Dtb rpi4_with_pl011_console(const char* fixture) {
   Dtb dtb = Dtb::load(fixture).editable();
-  EXPECT_EQ(fdt_setprop_string(dtb.data(), dtb.node("/chosen"), "stdout-path", "serial0:115200n8"),
-            0);
+  EXPECT_EQ(fdt_setprop_string(dtb.data(), dtb.node("/chosen"), "stdout-path", "serial0:115200n8"), 0);
   return dtb;
 }
 
@@ -282,7 +278,7 @@ TEST(PlatformRpi4Test, StockDtbHasNoRamUntilFirmwareFillsIt) {
   // With the memory the firmware would add (here: 1 GiB + 3 GiB above the
   // 32-bit hole, root #address-cells 2 / #size-cells 1), the rest matches.
   Dtb filled = stock;
-  const fdt32_t reg[] = {cpu_to_fdt32(0), cpu_to_fdt32(0), cpu_to_fdt32(0x3b400000),
+  const fdt32_t reg[] = {cpu_to_fdt32(0), cpu_to_fdt32(0),          cpu_to_fdt32(0x3b400000),
                          cpu_to_fdt32(0), cpu_to_fdt32(0x40000000), cpu_to_fdt32(0xbc000000)};
   ASSERT_EQ(fdt_setprop(filled.data(), filled.node("/memory@0"), "reg", reg, sizeof(reg)), 0);
   const Platform q = discover_ok(filled);
@@ -435,11 +431,9 @@ TEST(PlatformDescribeTest, Formats) {
             "need a release address");
   EXPECT_EQ(describe(error(DtErrorCode::kMissingNode, "/psci", nullptr, "no PSCI node")),
             "device tree: missing node (/psci): no PSCI node");
-  EXPECT_EQ(describe(error(DtErrorCode::kBadHeader, "header", nullptr, "bad magic",
-                           -FDT_ERR_BADMAGIC)),
+  EXPECT_EQ(describe(error(DtErrorCode::kBadHeader, "header", nullptr, "bad magic", -FDT_ERR_BADMAGIC)),
             "device tree: bad header (header): bad magic [libfdt: FDT_ERR_BADMAGIC]");
-  EXPECT_EQ(describe(error(DtErrorCode::kTooMany, "", nullptr, nullptr)),
-            "device tree: too many entries");
+  EXPECT_EQ(describe(error(DtErrorCode::kTooMany, "", nullptr, nullptr)), "device tree: too many entries");
 }
 
 TEST(PlatformDescribeTest, RealErrorText) {
