@@ -18,6 +18,7 @@ extern "C" void asm_offsets() {
   DEFINE(IMAGE_FLAGS, boot::kImageFlags);
   DEFINE(IMAGE_MAGIC, boot::kImageMagic);
 
+  DEFINE(VECTOR_STACK_OVERFLOW, hyp::kVectorStackOverflow);
   DEFINE(FRAME_SIZE, sizeof(hyp::ExceptionFrame));
   DEFINE(FRAME_X30, offsetof(hyp::ExceptionFrame, x) + 30 * 8);
   DEFINE(FRAME_SP, offsetof(hyp::ExceptionFrame, sp));
@@ -27,6 +28,9 @@ extern "C" void asm_offsets() {
   DEFINE(FRAME_FAR, offsetof(hyp::ExceptionFrame, far));
 
   DEFINE(STACK_SIZE, hyp::kStackSize);
+  DEFINE(CPU_STACK_TOP_OFFSET, offsetof(hyp::CpuStack, stack) + sizeof(hyp::CpuStack::stack));
+  DEFINE(PERCPU_STACK_LIMIT, offsetof(hyp::PerCpu, stack_limit));
+  DEFINE(PERCPU_EMERGENCY_SP, offsetof(hyp::PerCpu, emergency_sp));
   DEFINE(CPU_STACK_STRIDE, sizeof(hyp::CpuStack));
 
   DEFINE(SB_MPIDR, offsetof(boot::SecondaryBoot, mpidr));

@@ -95,7 +95,8 @@ bool build_early_map(const ImageLayout& image, PhysRange dtb_window, unsigned va
   // silently corrupting the neighbouring CPU's stack.
   for (size_t i = 0; i < hyp::kMaxCpus && ok; ++i) {
     const auto& s = hyp::g_cpu_stacks[i];
-    ok = map_early(range_between(s.stack, s.stack + sizeof(s.stack)), mm::kHypReadWrite);
+    ok = map_early(range_between(s.stack, s.stack + sizeof(s.stack)), mm::kHypReadWrite) &&
+         map_early(range_between(s.emergency, s.emergency + sizeof(s.emergency)), mm::kHypReadWrite);
   }
   if (ok && dtb_window.size != 0) ok = map_early(dtb_window, mm::kHypReadOnly, mm::Overlap::kFillHoles);
   return ok;
@@ -195,6 +196,8 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb_pa, uint64_t load_base) {
   const PhysRange dtb_window = early_dtb_window(dtb);
 
   if (el != 1 && el != 2) arch::halt_cpu();  // EL3: nothing here can help
+  // Before VBAR_EL2 points at our vectors, which read these.
+  hyp::assign_stacks(hyp::g_percpu[0], 0);
   if (!build_early_map(image, dtb_window, hyp::hyp_va_bits(features))) arch::halt_cpu();
   discard_stale_cache_lines(image, dtb_window);
   if (el == 2) enable_mmu_el2(features);
@@ -206,8 +209,6 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb_pa, uint64_t load_base) {
   hyp::PerCpu& cpu0 = hyp::g_percpu[0];
   cpu0.index = 0;
   cpu0.mpidr = arch::read<arch::MpidrEl1>().affinity();
-  cpu0.stack_bottom = reinterpret_cast<uint64_t>(hyp::g_cpu_stacks[0].stack);
-  cpu0.stack_top = cpu0.stack_bottom + hyp::kStackSize;
   cpu0.features = features;
 
   if (el != 2) hyp::wrong_exception_level(dtb, el);

@@ -66,7 +66,7 @@ primary_entry:
 5:	// Boot CPU: stack 0 and per-CPU 0. x29/x30 = 0 ends backtraces here.
 	adrp	x0, lamina_cpu_stacks
 	add	x0, x0, :lo12:lamina_cpu_stacks
-	add	x0, x0, #CPU_STACK_STRIDE
+	add	x0, x0, #CPU_STACK_TOP_OFFSET
 	mov	sp, x0
 	adrp	x0, lamina_percpu
 	add	x0, x0, :lo12:lamina_percpu

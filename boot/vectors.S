@@ -6,6 +6,7 @@
 
 #include "asm_offsets.h"
 
+// From a lower EL: SP_EL2 is lamina's stack, untouched by the guest.
 .macro vector kind
 	.balign 128
 	sub	sp, sp, #FRAME_SIZE
@@ -14,18 +15,45 @@
 	b	save_frame_and_report
 .endm
 
+// From EL2 itself the stack may be what faulted (an overflow into the guard
+// page): saving the frame there would fault again, forever. Below this
+// CPU's stack limit the exception moves to its emergency stack. SP_EL0 is
+// the scratch register (lamina never uses it; a guest's copy is saved
+// before lamina runs).
+.macro current_el_vector kind
+	.balign 128
+	msr	sp_el0, x0
+	mrs	x0, tpidr_el2
+	ldr	x0, [x0, #PERCPU_STACK_LIMIT]
+	cmp	sp, x0
+	b.lo	1f
+	mrs	x0, sp_el0
+	sub	sp, sp, #FRAME_SIZE
+	stp	x0, x1, [sp, #0]
+	mov	x0, #\kind
+	b	save_frame_and_report
+1:	mrs	x0, tpidr_el2
+	ldr	x0, [x0, #PERCPU_EMERGENCY_SP]
+	mov	sp, x0
+	mrs	x0, sp_el0
+	sub	sp, sp, #FRAME_SIZE
+	stp	x0, x1, [sp, #0]
+	mov	x0, #(\kind | VECTOR_STACK_OVERFLOW)
+	b	save_frame_and_report
+.endm
+
 	.section .text, "ax"
 	.balign 2048
 	.global el2_vectors
 el2_vectors:
-	vector 0	// current EL, SP_EL0: synchronous
-	vector 1	// IRQ
-	vector 2	// FIQ
-	vector 3	// SError
-	vector 4	// current EL, SP_ELx: synchronous
-	vector 5	// IRQ
-	vector 6	// FIQ
-	vector 7	// SError
+	current_el_vector 0	// current EL, SP_EL0: synchronous
+	current_el_vector 1	// IRQ
+	current_el_vector 2	// FIQ
+	current_el_vector 3	// SError
+	current_el_vector 4	// current EL, SP_ELx: synchronous
+	current_el_vector 5	// IRQ
+	current_el_vector 6	// FIQ
+	current_el_vector 7	// SError
 	vector 8	// lower EL, AArch64: synchronous
 	vector 9	// IRQ
 	vector 10	// FIQ

@@ -12,7 +12,8 @@ namespace lamina::hyp {
 namespace {
 
 uint64_t g_load_base = 0;
-constexpr unsigned kMaxBacktraceDepth = 32;
+constexpr unsigned kMaxBacktraceDepth = 32;   // frames printed
+constexpr unsigned kMaxFramesWalked = 4096;   // records followed (a stack holds far fewer)
 
 const char* vector_kind_name(VectorKind kind) {
   switch (kind) {
@@ -56,18 +57,35 @@ void print_backtrace(uint64_t pc, uint64_t fp, uint64_t lr_at_fault = 0) {
   LOG_ERROR("backtrace (resolve with: addr2line -Cfpe build/lamina.elf ADDR):");
   print_frame(0, pc);
   if (lr_at_fault != 0) LOG_ERROR("  lr {:x}  (lamina.elf {:x})", lr_at_fault, lr_at_fault - g_load_base);
-  for (unsigned depth = 1; depth < kMaxBacktraceDepth && fp != 0; ++depth) {
+  // Identical consecutive frames (deep recursion) are printed once with a count.
+  uint64_t previous = 0;
+  unsigned repeats = 0;
+  unsigned depth = 1;
+  for (unsigned walked = 0; walked < kMaxFramesWalked && fp != 0; ++walked) {
     if ((fp & 15) != 0 || fp < cpu.stack_bottom || fp + 16 > cpu.stack_top) {
       LOG_ERROR("  (frame pointer {:x} outside this CPU's stack: stopping)", fp);
-      return;
+      break;
     }
     const auto* record = reinterpret_cast<const uint64_t*>(fp);
     const uint64_t lr = record[1];
-    if (lr == 0) return;
+    if (lr == 0) break;
     // lr is the return address; the call was the instruction before it.
-    print_frame(depth, lr - 4);
+    const uint64_t call = lr - 4;
     fp = record[0];
+    if (call == previous) {
+      ++repeats;
+      continue;
+    }
+    if (repeats != 0) LOG_ERROR("  ... the frame above repeated {} more times", repeats);
+    repeats = 0;
+    previous = call;
+    if (depth == kMaxBacktraceDepth) {
+      LOG_ERROR("  (more frames not shown)");
+      return;
+    }
+    print_frame(depth++, call);
   }
+  if (repeats != 0) LOG_ERROR("  ... the frame above repeated {} more times", repeats);
 }
 
 }  // namespace
@@ -75,13 +93,19 @@ void print_backtrace(uint64_t pc, uint64_t fp, uint64_t lr_at_fault = 0) {
 void set_load_base(uint64_t base) { g_load_base = base; }
 uint64_t load_base() { return g_load_base; }
 
-extern "C" [[noreturn]] void el2_unexpected_exception(ExceptionFrame* frame, VectorKind kind) {
+extern "C" [[noreturn]] void el2_unexpected_exception(ExceptionFrame* frame, uint64_t vector) {
+  const auto kind = static_cast<VectorKind>(vector & ~kVectorStackOverflow);
+  const bool stack_overflow = (vector & kVectorStackOverflow) != 0;
   const arch::EsrEl2 esr(frame->esr);
   const arch::ExceptionClass ec = esr.get(arch::EsrEl2::ec);
   const arch::Spsr spsr(frame->spsr);
 
   LOG_ERROR("==== crash report: unexpected exception at EL2 on cpu{} ====", this_cpu().index);
   LOG_ERROR("vector: {}", vector_kind_name(kind));
+  if (stack_overflow)
+    LOG_ERROR("STACK OVERFLOW: SP was within {} bytes of this CPU's stack bottom {:x}; "
+              "report runs on the emergency stack, the sp below is not the faulting SP",
+              kStackOverflowMargin, this_cpu().stack_bottom);
   LOG_ERROR("exception class {:x}: {}", static_cast<uint64_t>(ec), arch::exception_class_name(ec));
   LOG_ERROR("ESR_EL2 {:016x} (IL {}, ISS {:x}, ISS2 {:x})", frame->esr, esr.get(arch::EsrEl2::il) ? 1 : 0,
             esr.get(arch::EsrEl2::iss), esr.get(arch::EsrEl2::iss2));

@@ -9,7 +9,9 @@ namespace lamina::hyp {
 
 // Called by boot/vectors.S with the saved frame; prints the report and stops
 // this CPU.
-extern "C" [[noreturn]] void el2_unexpected_exception(ExceptionFrame* frame, VectorKind kind);
+// `vector` is a VectorKind, or-ed with kVectorStackOverflow when the
+// exception was moved to the emergency stack.
+extern "C" [[noreturn]] void el2_unexpected_exception(ExceptionFrame* frame, uint64_t vector);
 
 // The image's load base (run-time address of link address 0), for turning
 // run-time addresses into lamina.elf addresses that addr2line resolves.

@@ -38,4 +38,8 @@ enum class VectorKind : uint64_t {
   kLowerElA32SError,
 };
 
+// Or-ed into the vector number when the exception was moved to the
+// emergency stack because SP was below the stack limit (boot/vectors.S).
+inline constexpr uint64_t kVectorStackOverflow = 0x100;
+
 }  // namespace lamina::hyp

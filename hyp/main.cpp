@@ -135,6 +135,16 @@ bool map_gic(const GicDesc& g) {
   return ok;
 }
 
+// Recurses until the stack runs into its guard page. (The depth bound is
+// far beyond any stack; it only keeps the compiler from calling this an
+// infinite recursion.)
+[[gnu::noinline]] uint64_t overflow_stack(uint64_t depth) {
+  volatile uint8_t frame[512];
+  frame[0] = static_cast<uint8_t>(depth);
+  if (depth > (uint64_t{1} << 40)) return frame[0];
+  return overflow_stack(depth + 1) + frame[0];
+}
+
 // bootargs "lamina.selftest=...": crash on purpose, to prove the crash
 // report and the W^X map (tests/boot).
 [[noreturn]] void run_self_test(SelfTest test) {
@@ -151,6 +161,11 @@ bool map_gic(const GicDesc& g) {
       // Data is mapped execute-never: this branch must take an instruction abort.
       static uint32_t data_code[2] = {0xd65f03c0, 0};  // RET
       reinterpret_cast<void (*)()>(reinterpret_cast<uintptr_t>(data_code))();
+      break;
+    }
+    case SelfTest::kStackOverflow: {
+      const uint64_t sink = overflow_stack(0);
+      LOG_ERROR("self-test: recursion returned {}", sink);
       break;
     }
     case SelfTest::kNone: break;

@@ -26,6 +26,8 @@ Status<mm::Error> init_memory(const Platform& platform, mm::PhysRange image) {
     if (platform.reserved[i].no_map) TRY(g_mappable.subtract(platform.reserved[i].range));
   }
   TRY(g_usable.subtract(image));
+  // The image keeps its own finer map: its guard pages must stay unmapped.
+  TRY(g_mappable.subtract(image));
   TRY(g_usable.subtract(platform.dtb));
   g_usable.align_inward(mm::kPageSize);
 

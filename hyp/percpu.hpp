@@ -18,6 +18,11 @@ namespace lamina::hyp {
 inline constexpr size_t kMaxCpus = LAMINA_MAX_CPUS;
 inline constexpr size_t kStackSize = 16 * 1024;
 inline constexpr size_t kStackGuardSize = 4096;  // unmapped, below each stack
+// Where an exception taken with SP this close to the stack bottom goes
+// instead (boot/vectors.S): the crash report must not fault again on an
+// overflowed stack. Room for the frame plus the report's own calls.
+inline constexpr size_t kEmergencyStackSize = 8 * 1024;
+inline constexpr size_t kStackOverflowMargin = 1024;
 
 enum class CpuState : uint32_t {
   kOff = 0,
@@ -31,6 +36,10 @@ struct PerCpu {
   uint64_t mpidr = 0;           // affinity bits
   uint64_t stack_bottom = 0;    // lowest usable stack address
   uint64_t stack_top = 0;       // initial SP
+  // Read by boot/vectors.S (offsets in asm_offsets.h): an exception with
+  // SP below stack_limit runs on the emergency stack.
+  uint64_t stack_limit = 0;     // stack_bottom + kStackOverflowMargin
+  uint64_t emergency_sp = 0;    // top of this CPU's emergency stack
   std::atomic<CpuState> state{CpuState::kOff};
   CpuFeatures features;
 };
@@ -45,11 +54,17 @@ extern PerCpu g_percpu[kMaxCpus] asm("lamina_percpu");
   return *p;
 }
 
-// Per-CPU stacks, each [guard page][stack], in the image's .stacks region.
+// Per-CPU stacks, each [guard page][stack][guard page][emergency stack], in
+// the image's .stacks region.
 struct alignas(4096) CpuStack {
   uint8_t guard[kStackGuardSize];
   uint8_t stack[kStackSize];
+  uint8_t emergency_guard[kStackGuardSize];
+  uint8_t emergency[kEmergencyStackSize];
 };
+
+// Fills in a PerCpu's stack fields for CPU `index`.
+void assign_stacks(PerCpu& cpu, size_t index);
 extern CpuStack g_cpu_stacks[kMaxCpus] asm("lamina_cpu_stacks");
 
 }  // namespace lamina::hyp

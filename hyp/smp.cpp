@@ -90,8 +90,7 @@ SmpResult start_secondary_cpus(const Platform& platform) {
     PerCpu& cpu = g_percpu[index];
     cpu.index = static_cast<uint32_t>(index);
     cpu.mpidr = desc.mpidr;
-    cpu.stack_bottom = reinterpret_cast<uint64_t>(g_cpu_stacks[index].stack);
-    cpu.stack_top = cpu.stack_bottom + kStackSize;
+    assign_stacks(cpu, index);
     cpu.state.store(CpuState::kStarting, std::memory_order_release);
 
     boot::SecondaryBoot& slot = boot::g_secondary_boot[index];

@@ -16,6 +16,7 @@ bool parse_self_test(std::string_view v, SelfTest* out) {
   if (v == "brk") *out = SelfTest::kBrk;
   else if (v == "write-text") *out = SelfTest::kWriteText;
   else if (v == "exec-data") *out = SelfTest::kExecData;
+  else if (v == "stack-overflow") *out = SelfTest::kStackOverflow;
   else return false;
   return true;
 }

@@ -2,7 +2,8 @@
 // starting with "lamina." are ignored (they may be meant for others).
 //
 //   lamina.loglevel=error|warn|info|debug|trace   (default info)
-//   lamina.selftest=brk|write-text|exec-data      deliberately crash after
+//   lamina.selftest=brk|write-text|exec-data|stack-overflow
+//                                                 deliberately crash after
 //                                                 boot, to test crash reports
 //                                                 and the W^X map
 #pragma once
@@ -13,7 +14,7 @@
 
 namespace lamina {
 
-enum class SelfTest : uint8_t { kNone, kBrk, kWriteText, kExecData };
+enum class SelfTest : uint8_t { kNone, kBrk, kWriteText, kExecData, kStackOverflow };
 
 struct BootOptions {
   LogLevel log_level = LogLevel::kInfo;

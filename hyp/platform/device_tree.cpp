@@ -126,33 +126,76 @@ Result<uint64_t, DtError> check_header(const void* blob, uint64_t max_size) {
   return total;
 }
 
+namespace {
+
+// Writes the path of the last node reachable in a blob whose structure
+// failed fdt_check_full, to say where it broke. Returns false if not even
+// the root is reachable. fdt_get_path cannot be used here: on an unbalanced
+// tree (depth going negative) it indexes before its buffer. This walk keeps
+// its own path, refuses impossible depth changes, and is bounded: offsets
+// only grow, libfdt stops at the end of the structure block, and depth is
+// capped at kMaxDepth.
+bool last_reachable_path(const void* blob, char* out, size_t out_size) {
+  int depth = 0;
+  if (fdt_next_node(blob, -1, &depth) != kRootNode) return false;
+
+  char path[4 * kMaxDtPath];
+  size_t end[kMaxDepth + 1] = {};  // length of the current path at each depth
+  size_t last_len = 0;
+  const char* last_name = "";
+  size_t last_name_len = 0;
+  int previous = -1;
+  depth = 0;
+  for (int offset = kRootNode; offset >= 0; offset = fdt_next_node(blob, offset, &depth)) {
+    if (depth < 0 || depth > previous + 1 || depth > kMaxDepth) break;
+    int name_len = 0;
+    const char* name = fdt_get_name(blob, offset, &name_len);
+    if (name == nullptr || name_len < 0) break;
+    size_t len = 1;  // the root is "/"
+    path[0] = '/';
+    if (depth > 0) {
+      len = end[depth - 1];
+      if (depth > 1 && len < sizeof(path)) path[len++] = '/';
+      const size_t room = sizeof(path) - len;
+      const size_t copy = static_cast<size_t>(name_len) < room ? static_cast<size_t>(name_len) : room;
+      memcpy(path + len, name, copy);
+      len += copy;
+    }
+    end[depth] = len;
+    last_len = len;
+    last_name = name;
+    last_name_len = static_cast<size_t>(name_len);
+    previous = depth;
+  }
+  if (previous < 0) return false;
+  if (last_len < out_size) {
+    copy_string(out, out_size, path, last_len);
+  } else {
+    copy_string(out, out_size, ".../", 4);
+    const size_t used = strlen(out);
+    copy_string(out + used, out_size - used, last_name, last_name_len);
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<DeviceTree, DtError> DeviceTree::open(const void* blob, uint64_t max_size) {
   const uint64_t total = TRY(check_header(blob, max_size));
-  const DeviceTree tree(blob, total);
 
   // Walk the whole structure block (tokens, nesting, name and property
   // string bounds) once, so that a corrupted blob is reported here rather
   // than misparsed later.
   int err = fdt_check_full(blob, static_cast<size_t>(total));
   int depth = 0;
-  const int first = fdt_next_node(blob, -1, &depth);
-  if (err == 0 && first != kRootNode) err = -FDT_ERR_BADSTRUCTURE;
-  if (err == 0) return tree;
+  if (err == 0 && fdt_next_node(blob, -1, &depth) != kRootNode) err = -FDT_ERR_BADSTRUCTURE;
+  if (err == 0) return DeviceTree(blob, total);
 
-  // Name the last node that could still be reached, to say where it broke.
-  // The walk is bounded: offsets only grow, and libfdt stops at the end of
-  // the structure block.
-  int last_good = -1;
-  depth = 0;
-  for (int offset = fdt_next_node(blob, -1, &depth); offset >= 0;
-       offset = fdt_next_node(blob, offset, &depth)) {
-    last_good = offset;
-  }
   DtError e = make_error(DtErrorCode::kMalformed, "structure block", nullptr,
-                         last_good < 0 ? "the structure block is corrupt before the root node"
-                                       : "the structure block is corrupt at or after this node",
-                         err);
-  if (last_good >= 0) tree.path(last_good, e.node, sizeof(e.node));
+                         "the structure block is corrupt before the root node", err);
+  if (last_reachable_path(blob, e.node, sizeof(e.node))) {
+    e.detail = "the structure block is corrupt at or after this node";
+  }
   return Err{e};
 }
 
@@ -436,6 +479,8 @@ Result<int, DtError> DeviceTree::interrupt_parent(int node) const {
 
 void DeviceTree::path(int node, char* buf, size_t size) const {
   if (size == 0) return;
+  // Safe because open() validated the structure: fdt_get_path indexes
+  // before its buffer on unbalanced trees (see last_reachable_path).
   if (fdt_get_path(fdt_, node, buf, to_int(size)) == 0) return;
   // Too long (or unreachable): keep the leaf name, which is what a reader
   // needs to find the node.

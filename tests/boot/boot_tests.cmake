@@ -135,5 +135,8 @@ endfunction()
 lamina_crash_test(brk brk "exception class 0x3c: BRK \\(AArch64\\)" "run_self_test")
 lamina_crash_test(write-text write-text "exception class 0x25: data abort from the same EL"
   "run_self_test" --expect "fault status 0xf: permission fault, level 3. write")
+lamina_crash_test(stack-overflow stack-overflow "exception class 0x25: data abort from the same EL"
+  "overflow_stack" --expect "STACK OVERFLOW" --expect "translation fault, level 3. write"
+  --expect "the frame above repeated [0-9]+ more times")
 lamina_crash_test(exec-data exec-data "exception class 0x21: instruction abort from the same EL"
   "run_self_test|hyp_main" --expect "fault status 0xf: permission fault, level 3")

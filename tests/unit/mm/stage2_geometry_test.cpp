@@ -1,0 +1,90 @@
+// Tests for mm/stage2_geometry against DDI 0487 K.a D8.2 "Translation table
+// walk" (4KB granule, stage 2: start level and concatenated tables) and
+// D23.2 "VTCR_EL2" (SL0 and T0SZ).
+#include "mm/stage2_geometry.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lamina::mm {
+namespace {
+
+struct Row {
+  unsigned ipa_bits;
+  unsigned start_level;
+  unsigned tables;
+  uint64_t sl0;
+};
+
+// Written from the spec table: with the 4K granule a level-2 root resolves
+// 30 bits, level 1 39 bits, level 0 48 bits, and concatenating 2^n roots adds
+// n bits (n <= 4). The fewest levels win: 44 bits could be level 1 with 32
+// tables, which is beyond the 16-table limit, so it starts at level 0.
+constexpr Row kTable[] = {
+    {32, 2, 4, 0},  {33, 2, 8, 0},  {34, 2, 16, 0}, {35, 1, 1, 1}, {36, 1, 1, 1}, {37, 1, 1, 1},
+    {38, 1, 1, 1},  {39, 1, 1, 1},  {40, 1, 2, 1},  {41, 1, 4, 1}, {42, 1, 8, 1}, {43, 1, 16, 1},
+    {44, 0, 1, 2},  {45, 0, 1, 2},  {46, 0, 1, 2},  {47, 0, 1, 2}, {48, 0, 1, 2},
+};
+
+TEST(Stage2Geometry, MatchesTheSpecTableForEveryIpaSize) {
+  for (const Row& row : kTable) {
+    SCOPED_TRACE(row.ipa_bits);
+    const auto g = stage2_geometry(row.ipa_bits);
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(g.value().ipa_bits, row.ipa_bits);
+    EXPECT_EQ(g.value().start_level, row.start_level);
+    EXPECT_EQ(g.value().levels, 4 - row.start_level);
+    EXPECT_EQ(g.value().concatenated_tables, row.tables);
+    EXPECT_EQ(g.value().sl0, row.sl0);
+    EXPECT_EQ(g.value().t0sz, 64u - row.ipa_bits);
+  }
+}
+
+TEST(Stage2Geometry, StartLevelAndConcatenationResolveExactlyTheIpaBits) {
+  for (unsigned ipa_bits = 32; ipa_bits <= 48; ++ipa_bits) {
+    SCOPED_TRACE(ipa_bits);
+    const auto r = stage2_geometry(ipa_bits);
+    ASSERT_TRUE(r.ok());
+    const Stage2Geometry& g = r.value();
+    ASSERT_GE(g.concatenated_tables, 1u);
+    ASSERT_LE(g.concatenated_tables, 16u);
+    ASSERT_EQ(g.concatenated_tables & (g.concatenated_tables - 1), 0u) << "a power of two";
+    unsigned concat_bits = 0;
+    while ((1u << concat_bits) < g.concatenated_tables) ++concat_bits;
+    const unsigned resolved = 12 + 9 * g.levels + concat_bits;
+    if (g.concatenated_tables > 1) {
+      EXPECT_EQ(resolved, ipa_bits) << "concatenated roots are all used";
+    } else {
+      // A single root covers the IPA space, and one level less would not,
+      // even with 16 tables.
+      EXPECT_GE(resolved, ipa_bits);
+      EXPECT_LT(12 + 9 * (g.levels - 1), ipa_bits);
+    }
+    if (g.levels > 2) EXPECT_GT(ipa_bits, 12 + 9 * (g.levels - 1) + 4) << "not the fewest levels";
+    // The architected start level / T0SZ pairs for TG0 = 4K (VTCR_EL2.SL0
+    // description): SL0 0 (level 2) allows T0SZ 30..39, SL0 1 (level 1)
+    // 21..33, SL0 2 (level 0) 16..24.
+    switch (g.sl0) {
+      case 0: EXPECT_TRUE(g.t0sz >= 30 && g.t0sz <= 39); break;
+      case 1: EXPECT_TRUE(g.t0sz >= 21 && g.t0sz <= 33); break;
+      case 2: EXPECT_TRUE(g.t0sz >= 16 && g.t0sz <= 24); break;
+      default: ADD_FAILURE() << "SL0 " << g.sl0;
+    }
+    EXPECT_EQ(g.sl0, 2u - g.start_level);
+  }
+}
+
+TEST(Stage2Geometry, RejectsSizesOutside32To48) {
+  for (unsigned ipa_bits : {0u, 16u, 31u}) {
+    const auto g = stage2_geometry(ipa_bits);
+    ASSERT_FALSE(g.ok()) << ipa_bits;
+    EXPECT_EQ(g.error(), GeometryError::kIpaTooSmall);
+  }
+  for (unsigned ipa_bits : {49u, 52u, 56u, 64u, ~0u}) {
+    const auto g = stage2_geometry(ipa_bits);
+    ASSERT_FALSE(g.ok()) << ipa_bits;
+    EXPECT_EQ(g.error(), GeometryError::kIpaTooLarge);
+  }
+}
+
+}  // namespace
+}  // namespace lamina::mm
