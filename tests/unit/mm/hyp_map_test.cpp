@@ -82,7 +82,9 @@ void expect_well_formed_leaf(const HypLeaf& leaf) {
   EXPECT_EQ(d.get(S1Leaf::software), 0u);
   const auto attr = d.get(S1Leaf::attr_index);
   EXPECT_TRUE(attr == MemAttrIndex::kNormalWriteBack || attr == MemAttrIndex::kDeviceNgnre);
-  if (attr == MemAttrIndex::kNormalWriteBack) EXPECT_EQ(d.get(S1Leaf::sh), Shareability::kInnerShareable);
+  if (attr == MemAttrIndex::kNormalWriteBack) {
+    EXPECT_EQ(d.get(S1Leaf::sh), Shareability::kInnerShareable);
+  }
   const uint64_t oa = d.get(S1Leaf::output_address) << kPageShift;
   EXPECT_EQ(oa & (level_entry_size(leaf.level) - 1), 0u) << "block output address aligned to the block";
   EXPECT_FALSE(decode(d).writable && decode(d).executable) << "W^X";
@@ -102,7 +104,9 @@ void expect_mapped(const Harness& h, uint64_t va, unsigned level, uint64_t pa, H
 void expect_unmapped(const Harness& h, uint64_t va) {
   const auto leaf = h.lookup(va);
   EXPECT_FALSE(leaf.ok()) << "va 0x" << std::hex << va << " is mapped";
-  if (!leaf.ok()) EXPECT_EQ(leaf.error(), Error::kOutOfRange);
+  if (!leaf.ok()) {
+    EXPECT_EQ(leaf.error(), Error::kOutOfRange);
+  }
 }
 
 TEST(HypMapCreate, StartLevelFollowsVaBits) {
@@ -265,7 +269,9 @@ TEST(HypMap, TableDescriptorsPointIntoTheArenaWithNoHierarchicalLimits) {
     EXPECT_TRUE(h.arena.owns(table));
     // Every other entry of the table is invalid.
     for (unsigned i = 0; i < 512; ++i)
-      if (i != index) EXPECT_EQ(entries[i], 0u) << "level " << level << " index " << i;
+      if (i != index) {
+        EXPECT_EQ(entries[i], 0u) << "level " << level << " index " << i;
+      }
   }
 }
 

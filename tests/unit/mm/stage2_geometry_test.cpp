@@ -59,7 +59,9 @@ TEST(Stage2Geometry, StartLevelAndConcatenationResolveExactlyTheIpaBits) {
       EXPECT_GE(resolved, ipa_bits);
       EXPECT_LT(12 + 9 * (g.levels - 1), ipa_bits);
     }
-    if (g.levels > 2) EXPECT_GT(ipa_bits, 12 + 9 * (g.levels - 1) + 4) << "not the fewest levels";
+    if (g.levels > 2) {
+      EXPECT_GT(ipa_bits, 12 + 9 * (g.levels - 1) + 4) << "not the fewest levels";
+    }
     // The architected start level / T0SZ pairs for TG0 = 4K (VTCR_EL2.SL0
     // description): SL0 0 (level 2) allows T0SZ 30..39, SL0 1 (level 1)
     // 21..33, SL0 2 (level 0) 16..24.

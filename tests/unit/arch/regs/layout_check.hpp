@@ -75,7 +75,9 @@ void check_field(Field<Reg, H, L, V> field, const char* name) {
   const uint64_t max = F::kWidth == 64 ? ~uint64_t{0} : (uint64_t{1} << F::kWidth) - 1;
   EXPECT_EQ(F::kMask, bit_mask(H, L));
   for (const FieldInfo& f : Reg::kFields)
-    if (std::string_view(f.name) == name) EXPECT_TRUE(f.hi == H && f.lo == L) << "FieldInfo disagrees";
+    if (std::string_view(f.name) == name) {
+      EXPECT_TRUE(f.hi == H && f.lo == L) << "FieldInfo disagrees";
+    }
 
   const uint64_t bases[] = {0, ~uint64_t{0}, 0xa5a5'a5a5'a5a5'a5a5, 0x5a5a'5a5a'5a5a'5a5a,
                             Reg::kRes1};
