@@ -39,7 +39,12 @@ struct Field {
   // `v` placed in the field; bits of `v` beyond the field's width are dropped
   // (see fits() for callers that must reject them).
   [[nodiscard]] static constexpr uint64_t place(uint64_t v) { return (v << Lo) & kMask; }
-  [[nodiscard]] static constexpr bool fits(uint64_t v) { return kWidth == 64 || (v >> kWidth) == 0; }
+  [[nodiscard]] static constexpr bool fits(uint64_t v) {
+    // `if constexpr`, not `||`: a 64-bit field must not even instantiate a
+    // shift by 64 (-Wshift-count-overflow under -Werror).
+    if constexpr (kWidth == 64) return true;
+    else return (v >> kWidth) == 0;
+  }
 };
 
 // A field's name and position, for dumps and for the layout tests.

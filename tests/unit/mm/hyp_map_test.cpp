@@ -256,7 +256,7 @@ TEST(HypMap, TableDescriptorsPointIntoTheArenaWithNoHierarchicalLimits) {
   for (unsigned level = 0; level < 3; ++level) {
     const uint64_t* entries = h.arena.entries(table);
     ASSERT_NE(entries, nullptr);
-    const unsigned index = static_cast<unsigned>((0x4000'0000u >> (12 + 9 * (3 - level))) & 511);
+    const unsigned index = static_cast<unsigned>((uint64_t{0x4000'0000} >> (12 + 9 * (3 - level))) & 511);
     const S1Table d(entries[index]);
     EXPECT_TRUE(d.get(S1Table::valid));
     EXPECT_TRUE(d.get(S1Table::is_table));

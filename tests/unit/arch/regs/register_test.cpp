@@ -58,7 +58,7 @@ static_assert(TestReg::from_scratch().with(TestReg::mode, Mode::kC).get(TestReg:
 static_assert(TestReg::from_scratch().with(TestReg::mode, Mode::kC).raw() == ((uint64_t{1} << 31) | 0x20));
 static_assert(TestReg::from_raw(~uint64_t{0}).with(TestReg::count, uint64_t{0}).raw() ==
               ~uint64_t{0xff00});
-static_assert(TestReg::from_scratch().with(TestReg::whole_top, 0xff'ffffu).raw() ==
+static_assert(TestReg::from_scratch().with(TestReg::whole_top, uint64_t{0xff'ffff}).raw() ==
               ((uint64_t{0xff'ffff} << 40) | (uint64_t{1} << 31)));
 static_assert(FullReg().with(FullReg::all, ~uint64_t{0}).get(FullReg::all) == ~uint64_t{0});
 static_assert(TestReg(5) == TestReg::from_raw(5));

@@ -97,8 +97,9 @@ TEST(LogLevel, ParsesNamesAndDigits) {
 }
 
 TEST(LogLevel, RejectsEverythingElseAndLeavesTheOutputAlone) {
-  for (std::string_view bad : {"", "5", "9", "-1", "00", "01", "Info", "INFO", "warning", "err", "info ",
-                               " info", "debugx", "2 ", std::string_view("info\0", 5)}) {
+  const std::string_view bads[] = {"", "5", "9", "-1", "00", "01", "Info", "INFO", "warning", "err", "info ",
+                                   " info", "debugx", "2 ", std::string_view("info\0", 5)};
+  for (std::string_view bad : bads) {
     LogLevel out = LogLevel::kTrace;
     EXPECT_FALSE(parse_log_level(bad, &out)) << '"' << bad << '"';
     EXPECT_EQ(out, LogLevel::kTrace);

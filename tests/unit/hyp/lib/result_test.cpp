@@ -97,7 +97,7 @@ TEST_F(ResultTest, ValueOr) {
   }
   const Result<int, TestError> i = Err{TestError::kFirst};
   EXPECT_EQ(i.value_or(42), 42);
-  EXPECT_EQ(Result<int, TestError>(5).value_or(42), 5);
+  EXPECT_EQ((Result<int, TestError>(5).value_or(42)), 5);
 }
 
 Result<int, TestError> sum_of(Result<Tracked, TestError> (*first)(), Result<Tracked, TestError> (*second)()) {

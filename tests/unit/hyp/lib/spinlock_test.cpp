@@ -61,7 +61,7 @@ TEST(SpinLock, MutualExclusionAcrossFourThreads) {
   int inside = 0;
   std::atomic<int> violations{0};
   constexpr int kThreads = 4;
-  constexpr int kIterations = 50'000;
+  constexpr int kIterations = 20'000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
