@@ -57,11 +57,15 @@ class Address {
 
 struct PhysTag {};
 struct VirtTag {};
+struct IpaTag {};
 
 // A physical address (output of the EL2 stage-1 translation, or the bus).
 using PhysAddr = Address<PhysTag>;
 // A virtual address in lamina's own EL2 translation regime.
 using VirtAddr = Address<VirtTag>;
+// An intermediate physical address: a guest's "physical" address, the input
+// of stage-2 translation.
+using IntermediatePhysAddr = Address<IpaTag>;
 
 // A [base, base + size) range of physical memory. `size` may be 0.
 struct PhysRange {

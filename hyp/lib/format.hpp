@@ -50,7 +50,7 @@
 //   string_view    text
 //   T*             "0x" hex (char pointers are text, see above)
 //   enums          the underlying integer
-//   PhysAddr       "PA:0x40000000"; VirtAddr "VA:0x..."
+//   PhysAddr       "PA:0x40000000"; VirtAddr "VA:0x..."; IntermediatePhysAddr "IPA:0x..."
 //   PhysRange      "[PA:0x40000000-PA:0x40001000)", the spec applied to each end
 //
 // Extending: to make your own type formattable, declare in that type's
@@ -566,6 +566,9 @@ constexpr void format_value(Buffer& out, mm::PhysAddr pa, const Spec& spec) {
 }
 constexpr void format_value(Buffer& out, mm::VirtAddr va, const Spec& spec) {
   format_address(out, "VA:", va.value(), spec);
+}
+constexpr void format_value(Buffer& out, mm::IntermediatePhysAddr ipa, const Spec& spec) {
+  format_address(out, "IPA:", ipa.value(), spec);
 }
 // "[PA:0x...-PA:0x...)", half-open like the range itself; the spec applies to
 // each end, so `{:010x}` lines up a table of ranges.

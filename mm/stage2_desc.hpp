@@ -1,0 +1,99 @@
+// The stage-2 descriptor codec: the ONE place where an abstract mapping (what
+// kind of memory, which permissions) becomes descriptor bits, and back.
+// Everything else in mm/ (the walker, map/unmap/protect) goes through it.
+//
+// DDI 0487 K.a D8.3 "Translation table descriptor formats", D8.4.2
+// "Stage 2 data access permissions", D8.4.3 (stage-2 execute-never),
+// D8.5.5 "Stage 2 memory type and Cacheability attributes" (MemAttr without
+// FEAT_S2FWB) and D8.5.6 (MemAttr when HCR_EL2.FWB == 1).
+#pragma once
+
+#include <cstdint>
+
+#include "arch/regs/common.hpp"
+#include "arch/regs/stage2_desc.hpp"
+#include "hyp/lib/result.hpp"
+#include "mm/addr.hpp"
+
+namespace lamina::mm {
+
+// The memory kinds a VM mapping can have.
+enum class S2MemKind : uint8_t {
+  kNormalWriteBack,     // RAM (inner and outer write-back)
+  kNormalNonCacheable,  // e.g. framebuffers shared with non-coherent devices
+  kDeviceNgnre,         // MMIO (passthrough devices)
+  kDeviceNgnrne,        // strongly ordered MMIO
+};
+
+// An abstract stage-2 mapping: what the codec encodes and decodes.
+struct S2Attrs {
+  S2MemKind kind = S2MemKind::kNormalWriteBack;
+  bool read = false;
+  bool write = false;
+  bool exec_el1 = false;   // EL1 may execute (guest kernel)
+  bool exec_el0 = false;   // EL0 may execute (guest user space)
+  arch::Shareability shareability = arch::Shareability::kInnerShareable;
+  uint8_t software = 0;    // lamina's own bookkeeping, descriptor bits [58:55] (4 bits)
+
+  friend constexpr bool operator==(const S2Attrs&, const S2Attrs&) = default;
+};
+
+// Convenience: guest RAM, readable, writable and executable at EL1 and EL0.
+inline constexpr S2Attrs kS2GuestRam{S2MemKind::kNormalWriteBack, true, true, true, true,
+                                     arch::Shareability::kInnerShareable, 0};
+// Convenience: passthrough MMIO, read-write, never executable.
+inline constexpr S2Attrs kS2GuestDevice{S2MemKind::kDeviceNgnre, true, true, false, false,
+                                        arch::Shareability::kOuterShareable, 0};
+
+// What the CPU supports, which changes the encoding.
+struct S2CodecConfig {
+  bool fwb = false;  // FEAT_S2FWB in use (HCR_EL2.FWB = 1): MemAttr encodes differently
+  bool xnx = false;  // FEAT_XNX: separate EL1 and EL0 execute permission
+};
+
+enum class CodecError : uint8_t {
+  kExecutableDevice,     // device memory may never be executable
+  kMisaligned,           // output address not aligned to the entry size at this level
+  kBadLevel,             // no leaf at this level (level 0 with 4K granule), or level > 3
+  kExecSplitUnsupported, // exec_el1 != exec_el0 without FEAT_XNX
+  kOutputOutOfRange,     // output address beyond 48 bits
+  kSoftwareBitsTooWide,  // software > 0xf
+  kBadShareability,      // the reserved encoding 0b01
+  kNotALeaf,             // decode: the descriptor is invalid or a table
+  kUnknownMemAttr,       // decode: a MemAttr encoding lamina never writes
+};
+
+[[nodiscard]] const char* codec_error_name(CodecError e);
+
+// A decoded leaf.
+struct S2DecodedLeaf {
+  PhysAddr output;  // the block's or page's base output address
+  S2Attrs attrs;
+  bool contiguous = false;
+};
+
+// Encodes a block (levels 1, 2) or page (level 3) descriptor mapping
+// `output` with `attrs`; AF is set (lamina does not use hardware AF
+// management). Device mappings are encoded as such whatever `shareability`
+// says (the architecture treats Device memory as outer shareable).
+[[nodiscard]] Result<arch::S2Leaf, CodecError> encode_leaf(PhysAddr output, unsigned level,
+                                                           const S2Attrs& attrs, S2CodecConfig config);
+
+// Decodes a leaf descriptor at `level` back to the abstract form.
+[[nodiscard]] Result<S2DecodedLeaf, CodecError> decode_leaf(uint64_t raw, unsigned level, S2CodecConfig config);
+
+// A table descriptor pointing at the next-level table at `next` (4K-aligned).
+[[nodiscard]] arch::S2Table encode_table(PhysAddr next);
+
+// Descriptor classification (valid / table / leaf by level).
+enum class S2DescKind : uint8_t { kInvalid, kTable, kBlock, kPage };
+[[nodiscard]] S2DescKind classify(uint64_t raw, unsigned level);
+
+[[nodiscard]] PhysAddr table_address(uint64_t raw);
+
+// Bytes covered by one entry at `level` (4K granule).
+[[nodiscard]] constexpr uint64_t s2_entry_size(unsigned level) {
+  return uint64_t{1} << (kPageShift + 9 * (3 - level));
+}
+
+}  // namespace lamina::mm
