@@ -5,77 +5,23 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <gtest/gtest.h>
-#include <initializer_list>
-#include <iterator>
 #include <libfdt.h>
-#include <string>
-#include <vector>
+
+#include "fakes/dtb_blob.hpp"
 
 namespace lamina::hyp::dt {
 namespace {
 
-// A blob in an 8-byte-aligned buffer.
-class Dtb {
- public:
-  explicit Dtb(size_t bytes) : words_((bytes + 7) / 8, 0) {}
-
-  static Dtb load(const std::string& name) {
-    const std::string path = std::string(LAMINA_FIXTURES_DIR) + "/dtb/" + name;
-    std::ifstream in(path, std::ios::binary);
-    EXPECT_TRUE(in.good()) << "missing fixture " << path;
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Dtb dtb(bytes.size());
-    if (!bytes.empty()) memcpy(dtb.data(), bytes.data(), bytes.size());
-    return dtb;
-  }
-
-  // An empty tree (root with #address-cells = 2, #size-cells = 2) to build on.
-  static Dtb empty(size_t bytes = 65536) {
-    Dtb dtb(bytes);
-    EXPECT_EQ(fdt_create_empty_tree(dtb.data(), static_cast<int>(bytes)), 0);
-    dtb.set(0, "#address-cells", {2});
-    dtb.set(0, "#size-cells", {2});
-    return dtb;
-  }
-
-  Dtb editable(size_t extra = 16384) const {
-    Dtb out(fdt_totalsize(data()) + extra);
-    EXPECT_EQ(fdt_open_into(data(), out.data(), static_cast<int>(out.capacity())), 0);
-    return out;
-  }
-
-  void* data() { return words_.data(); }
-  const void* data() const { return words_.data(); }
-  size_t capacity() const { return words_.size() * sizeof(uint64_t); }
-  int node(const char* path) const { return fdt_path_offset(data(), path); }
-
-  int add(int parent, const char* name) {
-    const int node = fdt_add_subnode(data(), parent, name);
-    EXPECT_GE(node, 0) << name;
-    return node;
-  }
-  void set(int node, const char* name, std::initializer_list<uint32_t> cells) {
-    std::vector<fdt32_t> raw;
-    for (uint32_t c : cells) raw.push_back(cpu_to_fdt32(c));
-    EXPECT_EQ(fdt_setprop(data(), node, name, raw.data(), static_cast<int>(raw.size() * 4)), 0) << name;
-  }
-  void set_empty(int node, const char* name) {
-    EXPECT_EQ(fdt_setprop(data(), node, name, nullptr, 0), 0) << name;
-  }
-
- private:
-  std::vector<uint64_t> words_;
-};
+using test::Dtb;
+using test::expect_dt_error;
+using test::range;
 
 DeviceTree open_ok(const Dtb& dtb) {
   auto tree = DeviceTree::open(dtb.data(), dtb.capacity());
   EXPECT_TRUE(tree.ok()) << (tree.ok() ? "" : tree.error().detail);
   return tree.value();
 }
-
-mm::PhysRange range(uint64_t base, uint64_t size) { return mm::PhysRange{mm::PhysAddr(base), size}; }
 
 // Looks up a node in an already-opened tree (libfdt offsets).
 int at(const DeviceTree& tree, const char* path) { return fdt_path_offset(tree.blob(), path); }
@@ -141,10 +87,7 @@ TEST(DeviceTreeTest, BadCellCounts) {
   const int bus = dtb.add(0, "bus");
   dtb.set(bus, "#address-cells", {5});
   const DeviceTree tree = open_ok(dtb);
-  const DtError e = tree.child_cells(bus).error();
-  EXPECT_EQ(e.code, DtErrorCode::kBadProperty);
-  EXPECT_STREQ(e.node, "/bus");
-  EXPECT_STREQ(e.property, "#address-cells");
+  expect_dt_error(tree.child_cells(bus).error(), DtErrorCode::kBadProperty, "/bus", "#address-cells");
 }
 
 TEST(DeviceTreeTest, RegEntriesUseTheParentsCells) {
@@ -174,19 +117,15 @@ TEST(DeviceTreeTest, TranslatesThroughEveryAncestor) {
   // Root children need no translation.
   EXPECT_EQ(tree.reg_range(at(tree, "/memory@100000000"), 0).value(), range(0x100000000, 0x20000000));
 
-  const DtError too_few = tree.reg_range(at(tree, "/soc/bridge@1000000/serial@2000"), 1).error();
-  EXPECT_EQ(too_few.code, DtErrorCode::kBadProperty);
-  EXPECT_STREQ(too_few.node, "/soc/bridge@1000000/serial@2000");
-  EXPECT_STREQ(too_few.property, "reg");
+  expect_dt_error(tree.reg_range(at(tree, "/soc/bridge@1000000/serial@2000"), 1).error(),
+                  DtErrorCode::kBadProperty, "/soc/bridge@1000000/serial@2000", "reg");
 }
 
 TEST(DeviceTreeTest, UntranslatableAddresses) {
   const Dtb dtb = Dtb::load("synthetic.dtb");
   const DeviceTree tree = open_ok(dtb);
-  const DtError no_ranges = tree.reg_range(at(tree, "/isolated-bus/serial@3000"), 0).error();
-  EXPECT_EQ(no_ranges.code, DtErrorCode::kUntranslatable);
-  EXPECT_STREQ(no_ranges.node, "/isolated-bus");
-  EXPECT_STREQ(no_ranges.property, "ranges");
+  expect_dt_error(tree.reg_range(at(tree, "/isolated-bus/serial@3000"), 0).error(),
+                  DtErrorCode::kUntranslatable, "/isolated-bus", "ranges");
 
   const DtError outside = tree.reg_range(at(tree, "/soc/bridge@1000000/unmapped@200000"), 0).error();
   EXPECT_EQ(outside.code, DtErrorCode::kUntranslatable);
@@ -219,14 +158,10 @@ TEST(DeviceTreeTest, WideBusesAndWindowEdges) {
 
   const DeviceTree tree = open_ok(dtb);
   EXPECT_EQ(tree.reg_range(at(tree, "/bus@800000000/dev@1000"), 0).value(), range(0x800001000, 0x100));
-  const DtError overrun = tree.reg_range(at(tree, "/bus@800000000/edge@ffffff00"), 0).error();
-  EXPECT_EQ(overrun.code, DtErrorCode::kUntranslatable);
-  EXPECT_STREQ(overrun.node, "/bus@800000000");
-  EXPECT_STREQ(overrun.property, "ranges");
-  const DtError wide = tree.reg(at(tree, "/pci/function@0")).error();
-  EXPECT_EQ(wide.code, DtErrorCode::kUnsupported);
-  EXPECT_STREQ(wide.node, "/pci/function@0");
-  EXPECT_STREQ(wide.property, "reg");
+  expect_dt_error(tree.reg_range(at(tree, "/bus@800000000/edge@ffffff00"), 0).error(),
+                  DtErrorCode::kUntranslatable, "/bus@800000000", "ranges");
+  expect_dt_error(tree.reg(at(tree, "/pci/function@0")).error(), DtErrorCode::kUnsupported, "/pci/function@0",
+                  "reg");
 }
 
 TEST(DeviceTreeTest, RangesWrappingPast64BitsIsBad) {
@@ -238,10 +173,8 @@ TEST(DeviceTreeTest, RangesWrappingPast64BitsIsBad) {
   dtb.set(dtb.node("/bus"), "ranges", {0x0, 0xffffffff, 0xfffff000, 0x10000});
   dtb.set(dtb.node("/bus/dev@2000"), "reg", {0x2000, 0x10});
   const DeviceTree tree = open_ok(dtb);
-  const DtError e = tree.reg_range(at(tree, "/bus/dev@2000"), 0).error();
-  EXPECT_EQ(e.code, DtErrorCode::kBadProperty);
-  EXPECT_STREQ(e.node, "/bus");
-  EXPECT_STREQ(e.property, "ranges");
+  expect_dt_error(tree.reg_range(at(tree, "/bus/dev@2000"), 0).error(), DtErrorCode::kBadProperty, "/bus",
+                  "ranges");
 }
 
 // Deep nesting is followed up to kMaxDepth buses, then refused.
@@ -302,10 +235,8 @@ TEST(DeviceTreeTest, ResolvesAliasesAndPaths) {
   // `len` cuts the string (e.g. before ":options").
   EXPECT_EQ(tree.resolve_path("/socks", 4, "test").value(), at(tree, "/soc"));
 
-  const DtError missing = resolve("bus/serial@9999").error();
-  EXPECT_EQ(missing.code, DtErrorCode::kMissingNode);
-  EXPECT_STREQ(missing.node, "/soc/bridge@1000000/serial@9999");
-  EXPECT_STREQ(missing.property, "test");
+  expect_dt_error(resolve("bus/serial@9999").error(), DtErrorCode::kMissingNode,
+                  "/soc/bridge@1000000/serial@9999", "test");
   const DtError no_alias = resolve("nothing/here").error();
   EXPECT_EQ(no_alias.code, DtErrorCode::kMissingNode);
   EXPECT_STREQ(no_alias.node, "nothing/here");
@@ -347,10 +278,8 @@ TEST(DeviceTreeTest, InterruptParentCycleIsBounded) {
   dtb.set(dtb.node("/a"), "interrupt-parent", {2});
   dtb.set(dtb.node("/b"), "interrupt-parent", {1});
   const DeviceTree tree = open_ok(dtb);
-  const DtError e = tree.interrupt_parent(at(tree, "/a")).error();
-  EXPECT_EQ(e.code, DtErrorCode::kBadProperty);
-  EXPECT_STREQ(e.node, "/a");
-  EXPECT_STREQ(e.property, "interrupt-parent");
+  expect_dt_error(tree.interrupt_parent(at(tree, "/a")).error(), DtErrorCode::kBadProperty, "/a",
+                  "interrupt-parent");
 }
 
 TEST(DeviceTreeTest, PathsFitTheBuffer) {

@@ -5,56 +5,20 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <gtest/gtest.h>
-#include <iterator>
 #include <libfdt.h>
 #include <string>
-#include <vector>
+
+#include "fakes/dtb_blob.hpp"
 
 namespace lamina::hyp {
 namespace {
 
-// A blob in an 8-byte-aligned buffer (the boot protocol's alignment).
-class Dtb {
- public:
-  explicit Dtb(size_t bytes) : words_((bytes + 7) / 8, 0) {}
-
-  static Dtb load(const std::string& name) {
-    const std::string path = std::string(LAMINA_FIXTURES_DIR) + "/dtb/" + name;
-    std::ifstream in(path, std::ios::binary);
-    EXPECT_TRUE(in.good()) << "missing fixture " << path;
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    Dtb dtb(bytes.size());
-    if (!bytes.empty()) memcpy(dtb.data(), bytes.data(), bytes.size());
-    return dtb;
-  }
-
-  // A copy with room to grow, for libfdt's read-write API.
-  Dtb editable(size_t extra = 16384) const {
-    Dtb out(fdt_totalsize(data()) + extra);
-    EXPECT_EQ(fdt_open_into(data(), out.data(), static_cast<int>(out.capacity())), 0);
-    return out;
-  }
-
-  void* data() { return words_.data(); }
-  const void* data() const { return words_.data(); }
-  size_t capacity() const { return words_.size() * sizeof(uint64_t); }
-  int node(const char* path) const { return fdt_path_offset(data(), path); }
-
- private:
-  std::vector<uint64_t> words_;
-};
+using test::describe;
+using test::Dtb;
+using test::range;
 
 constexpr mm::PhysAddr kDtbPa{0x48000000};
-
-mm::PhysRange range(uint64_t base, uint64_t size) { return mm::PhysRange{mm::PhysAddr(base), size}; }
-
-std::string describe(const DtError& e) {
-  char buf[256];
-  describe_dt_error(e, buf, sizeof(buf));
-  return buf;
-}
 
 // Runs discovery, failing the test with the error text if it fails.
 Platform discover_ok(const Dtb& dtb) {
@@ -64,33 +28,40 @@ Platform discover_ok(const Dtb& dtb) {
   return platform;
 }
 
-void expect_qemu_virt_common(const Platform& p) {
-  EXPECT_STREQ(p.model, "linux,dummy-virt");
-  EXPECT_EQ(p.dtb.base, kDtbPa);
-  EXPECT_EQ(p.memory[0].base, mm::PhysAddr(0x40000000));
-  EXPECT_EQ(p.reserved_count, 0u);
-  // PPIs 13, 14, 11, 10 (arm,armv8-timer binding order).
+// PPIs 13, 14, 11, 10 (arm,armv8-timer binding order), as on QEMU virt and the Pi 4.
+void expect_armv8_timer_ppis(const Platform& p) {
   EXPECT_TRUE(p.timer.present);
   EXPECT_EQ(p.timer.secure_phys_intid, 29u);
   EXPECT_EQ(p.timer.nonsecure_phys_intid, 30u);
   EXPECT_EQ(p.timer.virt_intid, 27u);
   EXPECT_EQ(p.timer.hyp_phys_intid, 26u);
+}
+
+// Discovery on a QEMU virt dump, checking what every one has: the model,
+// one bank of `ram_size` bytes of RAM at 1 GiB and nothing reserved, the
+// timer, the PL011, the GIC distributor and PSCI 0.2+ function IDs.
+Platform discover_qemu_virt(const Dtb& dtb, uint64_t ram_size) {
+  const Platform p = discover_ok(dtb);
+  EXPECT_STREQ(p.model, "linux,dummy-virt");
+  EXPECT_EQ(p.dtb.base, kDtbPa);
+  EXPECT_EQ(p.memory_count, 1u);
+  EXPECT_EQ(p.memory[0], range(0x40000000, ram_size));
+  EXPECT_EQ(p.reserved_count, 0u);
+  expect_armv8_timer_ppis(p);
   EXPECT_EQ(p.uart.kind, UartKind::kPl011);
   EXPECT_EQ(p.uart.regs, range(0x09000000, 0x1000));
   EXPECT_STREQ(p.uart.path, "/pl011@9000000");
   EXPECT_EQ(p.gic.distributor, range(0x08000000, 0x10000));
   EXPECT_TRUE(p.psci.standard_function_ids);
+  return p;
 }
 
 // virt,virtualization=on,gic-version=2 -cpu cortex-a57 -smp 1 -m 1G: QEMU
 // starts it at EL2, so PSCI is "smc"; a single CPU gets no enable-method.
 TEST(PlatformQemuVirtTest, GicV2CortexA57OneCpu) {
   const Dtb dtb = Dtb::load("qemu-virt-gicv2-a57-smp1-1g.dtb");
-  const Platform p = discover_ok(dtb);
-  expect_qemu_virt_common(p);
+  const Platform p = discover_qemu_virt(dtb, 1ull << 30);
   EXPECT_EQ(p.dtb.size, fdt_totalsize(dtb.data()));
-  ASSERT_EQ(p.memory_count, 1u);
-  EXPECT_EQ(p.memory[0], range(0x40000000, 1ull << 30));
   ASSERT_EQ(p.cpu_count, 1u);
   EXPECT_EQ(p.cpus[0].mpidr, 0u);
   EXPECT_EQ(p.cpus[0].enable_method, CpuEnableMethod::kNone);
@@ -110,10 +81,7 @@ TEST(PlatformQemuVirtTest, GicV2CortexA57OneCpu) {
 // fifth (hyp virtual) timer interrupt that lamina ignores.
 TEST(PlatformQemuVirtTest, GicV3MaxFourCpus) {
   const Dtb dtb = Dtb::load("qemu-virt-gicv3-max-smp4-4g.dtb");
-  const Platform p = discover_ok(dtb);
-  expect_qemu_virt_common(p);
-  ASSERT_EQ(p.memory_count, 1u);
-  EXPECT_EQ(p.memory[0], range(0x40000000, 4ull << 30));
+  const Platform p = discover_qemu_virt(dtb, 4ull << 30);
   ASSERT_EQ(p.cpu_count, 4u);
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(p.cpus[i].mpidr, i);
@@ -134,10 +102,7 @@ TEST(PlatformQemuVirtTest, GicV3MaxFourCpus) {
 // pointer into the blob.
 TEST(PlatformQemuVirtTest, GicV3CortexA72TwoCpusWithBootargs) {
   const Dtb dtb = Dtb::load("qemu-virt-gicv3-a72-smp2-2g.dtb");
-  const Platform p = discover_ok(dtb);
-  expect_qemu_virt_common(p);
-  ASSERT_EQ(p.memory_count, 1u);
-  EXPECT_EQ(p.memory[0], range(0x40000000, 2ull << 30));
+  const Platform p = discover_qemu_virt(dtb, 2ull << 30);
   ASSERT_EQ(p.cpu_count, 2u);
   EXPECT_EQ(p.cpus[0].mpidr, 0u);
   EXPECT_EQ(p.cpus[1].mpidr, 1u);
@@ -157,9 +122,7 @@ TEST(PlatformQemuVirtTest, GicV3CortexA72TwoCpusWithBootargs) {
 // the GICv2 has no GICH/GICV frames and no maintenance interrupt.
 TEST(PlatformQemuVirtTest, El1GicV2UsesHvcAndHasNoVirtualizationFrames) {
   const Dtb dtb = Dtb::load("qemu-virt-el1-gicv2-a57-smp2-1g.dtb");
-  const Platform p = discover_ok(dtb);
-  expect_qemu_virt_common(p);
-  EXPECT_EQ(p.memory[0], range(0x40000000, 1ull << 30));
+  const Platform p = discover_qemu_virt(dtb, 1ull << 30);
   ASSERT_EQ(p.cpu_count, 2u);
   EXPECT_EQ(p.cpus[1].mpidr, 1u);
   EXPECT_EQ(p.psci.conduit, PsciConduit::kHvc);
@@ -234,11 +197,7 @@ void expect_rpi4_devices(const Platform& p) {
   EXPECT_EQ(p.gic.vcpu_interface, range(0xff846000, 0x2000));
   EXPECT_TRUE(p.gic.has_maintenance_interrupt);
   EXPECT_EQ(p.gic.maintenance_intid, 25u);
-  EXPECT_TRUE(p.timer.present);
-  EXPECT_EQ(p.timer.secure_phys_intid, 29u);
-  EXPECT_EQ(p.timer.nonsecure_phys_intid, 30u);
-  EXPECT_EQ(p.timer.virt_intid, 27u);
-  EXPECT_EQ(p.timer.hyp_phys_intid, 26u);
+  expect_armv8_timer_ppis(p);
   // The PL011 at 0x7e201000 on the VideoCore bus is 0xfe201000 to the CPU.
   EXPECT_EQ(p.uart.kind, UartKind::kPl011);
   EXPECT_EQ(p.uart.regs, range(0xfe201000, 0x200));
