@@ -20,9 +20,11 @@
 #include "arch/regs/id_regs.hpp"
 #include "arch/regs/mair.hpp"
 #include "arch/regs/mdcr_el2.hpp"
+#include "arch/regs/par_el1.hpp"
 #include "arch/regs/plain_regs.hpp"
 #include "arch/regs/pstate.hpp"
 #include "arch/regs/sctlr_el2.hpp"
+#include "arch/regs/stage2_desc.hpp"
 #include "arch/regs/tcr_el2.hpp"
 #include "arch/regs/vtcr_el2.hpp"
 
@@ -54,6 +56,7 @@ LAMINA_BIND_SYSREG(TcrEl2, "tcr_el2")
 LAMINA_BIND_SYSREG(Mair, "mair_el2")
 LAMINA_BIND_SYSREG(Ttbr0El2, "ttbr0_el2")
 LAMINA_BIND_SYSREG(VtcrEl2, "vtcr_el2")
+LAMINA_BIND_SYSREG(VttbrEl2, "vttbr_el2")
 LAMINA_BIND_SYSREG(CptrEl2, "cptr_el2")
 LAMINA_BIND_SYSREG(MdcrEl2, "mdcr_el2")
 LAMINA_BIND_SYSREG(CnthctlEl2, "cnthctl_el2")
@@ -80,12 +83,15 @@ LAMINA_BIND_SYSREG(MidrEl1, "midr_el1")
 LAMINA_BIND_SYSREG(MpidrEl1, "mpidr_el1")
 LAMINA_BIND_SYSREG(CtrEl0, "ctr_el0")
 LAMINA_BIND_SYSREG(PmcrEl0, "pmcr_el0")
-// EL1 registers: only the wrong-EL path (started at EL1) programs these.
+// EL1 registers: programmed on the wrong-EL path (started at EL1), and saved,
+// changed and restored by the stage-2 AT self-test.
 LAMINA_BIND_SYSREG(CpacrEl1, "cpacr_el1")
 LAMINA_BIND_SYSREG(SctlrEl1, "sctlr_el1")
 LAMINA_BIND_SYSREG(TcrEl1, "tcr_el1")
 LAMINA_BIND_SYSREG(MairEl1, "mair_el1")
 LAMINA_BIND_SYSREG(Ttbr0El1, "ttbr0_el1")
+// The result of an AT instruction (arch/at.hpp).
+LAMINA_BIND_SYSREG(ParEl1, "par_el1")
 
 #undef LAMINA_BIND_SYSREG
 

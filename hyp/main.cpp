@@ -17,6 +17,7 @@
 #include "hyp/panic.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/platform/platform.hpp"
+#include "hyp/selftest_stage2.hpp"
 #include "hyp/smp.hpp"
 
 #ifndef LAMINA_VERSION
@@ -168,7 +169,9 @@ bool map_gic(const GicDesc& g) {
       LOG_ERROR("self-test: recursion returned {}", sink);
       break;
     }
-    case SelfTest::kNone: break;
+    case SelfTest::kNone:
+    case SelfTest::kStage2At:  // not a crash: hyp_main runs it and boots on
+      break;
   }
   LOG_ERROR("self-test: the deliberate fault did not happen");
   arch::halt_cpu();
@@ -216,7 +219,10 @@ bool map_gic(const GicDesc& g) {
 
   if (platform.bootargs != nullptr) {
     const SelfTest test = parse_boot_options(platform.bootargs).options.self_test;
-    if (test != SelfTest::kNone) run_self_test(test);
+    // The stage-2 check returns and lets boot finish (and power off); the
+    // others crash on purpose.
+    if (test == SelfTest::kStage2At) run_stage2_at_check(platform, cpu.features);
+    else if (test != SelfTest::kNone) run_self_test(test);
   }
 
   if (platform.psci.conduit == PsciConduit::kNone) {

@@ -8,6 +8,7 @@
 // conversions are named functions defined once, here.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 
 namespace lamina::mm {

@@ -12,6 +12,7 @@ const char* error_name(Error e) {
     case Error::kExecuteDevice: return "executable device memory";
     case Error::kTooManyRegions: return "too many regions";
     case Error::kNotAllocated: return "not allocated";
+    case Error::kVmidsExhausted: return "no free VMID";
   }
   return "unknown mm error";
 }

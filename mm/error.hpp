@@ -12,6 +12,7 @@ enum class Error {
   kExecuteDevice,  // an executable device mapping
   kTooManyRegions,  // a fixed-capacity region table (RegionSet, allocator banks) is full
   kNotAllocated,   // freeing frames that are not allocated (double free)
+  kVmidsExhausted,  // every VMID the CPU's VMID width allows is in use
 };
 
 [[nodiscard]] const char* error_name(Error e);

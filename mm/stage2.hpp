@@ -94,8 +94,9 @@ class Stage2 {
   [[nodiscard]] uint64_t table_pages() const { return table_pages_; }
 
  private:
-  class Batch;
-  Status<Error> map_locked(uint64_t ipa, uint64_t pa, uint64_t size, const S2Attrs& attrs, Batch& batch);
+  class Batch;  // one operation's TLB maintenance, deferred makes and deferred frees
+  class Guard;  // the per-VM lock, held for one operation
+  struct Impl;  // the walker visitors and their helpers (mm/stage2.cpp)
 
   Config config_;
   S2TableMemory memory_;

@@ -85,6 +85,23 @@ struct S2DecodedLeaf {
 // A table descriptor pointing at the next-level table at `next` (4K-aligned).
 [[nodiscard]] arch::S2Table encode_table(PhysAddr next);
 
+// encode_table() with its precondition checked: kMisaligned when `next` is
+// not 4K-aligned, kOutputOutOfRange when it is at or beyond 2^48. (On such
+// input encode_table() itself returns an invalid descriptor, never a table
+// pointing somewhere else.)
+[[nodiscard]] Result<arch::S2Table, CodecError> try_encode_table(PhysAddr next);
+
+// The form in which decode_leaf() gives back what encode_leaf() accepted:
+// device kinds read back as outer shareable, because encode_leaf() writes
+// them so whatever `shareability` asked for. For every `a` that encode_leaf()
+// accepts, decode_leaf(encode_leaf(pa, level, a)).attrs == canonical_s2_attrs(a).
+[[nodiscard]] constexpr S2Attrs canonical_s2_attrs(const S2Attrs& a) {
+  S2Attrs c = a;
+  if (a.kind == S2MemKind::kDeviceNgnre || a.kind == S2MemKind::kDeviceNgnrne)
+    c.shareability = arch::Shareability::kOuterShareable;
+  return c;
+}
+
 // Descriptor classification (valid / table / leaf by level).
 enum class S2DescKind : uint8_t { kInvalid, kTable, kBlock, kPage };
 [[nodiscard]] S2DescKind classify(uint64_t raw, unsigned level);

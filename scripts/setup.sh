@@ -20,7 +20,7 @@ host_packages=(
   make g++ cmake python3 git
   g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
   device-tree-compiler libfdt-dev
-  libgtest-dev libgmock-dev googletest
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
   gdb-multiarch
   u-boot-qemu
 )

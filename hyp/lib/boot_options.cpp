@@ -17,6 +17,7 @@ bool parse_self_test(std::string_view v, SelfTest* out) {
   else if (v == "write-text") *out = SelfTest::kWriteText;
   else if (v == "exec-data") *out = SelfTest::kExecData;
   else if (v == "stack-overflow") *out = SelfTest::kStackOverflow;
+  else if (v == "stage2-at") *out = SelfTest::kStage2At;
   else return false;
   return true;
 }

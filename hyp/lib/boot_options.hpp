@@ -6,6 +6,9 @@
 //                                                 deliberately crash after
 //                                                 boot, to test crash reports
 //                                                 and the W^X map
+//   lamina.selftest=stage2-at                     check stage-2 tables against
+//                                                 the MMU (AT S12E1R/W), then
+//                                                 boot on normally
 #pragma once
 
 #include <string_view>
@@ -14,7 +17,7 @@
 
 namespace lamina {
 
-enum class SelfTest : uint8_t { kNone, kBrk, kWriteText, kExecData, kStackOverflow };
+enum class SelfTest : uint8_t { kNone, kBrk, kWriteText, kExecData, kStackOverflow, kStage2At };
 
 struct BootOptions {
   LogLevel log_level = LogLevel::kInfo;

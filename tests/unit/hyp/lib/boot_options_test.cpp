@@ -46,6 +46,19 @@ TEST(BootOptions, SelfTest) {
   EXPECT_EQ(parse_boot_options("lamina.selftest=exec-data").options.self_test, SelfTest::kExecData);
 }
 
+TEST(BootOptions, SelfTestStage2At) {
+  const BootOptionsResult r = parse_boot_options("console=ttyAMA0 lamina.selftest=stage2-at");
+  EXPECT_EQ(r.options.self_test, SelfTest::kStage2At);
+  EXPECT_TRUE(r.bad_option.empty());
+  // Only the exact name: no prefix, suffix or other spelling.
+  for (std::string_view args : {"lamina.selftest=stage2", "lamina.selftest=stage2-at2", "lamina.selftest=stage2_at",
+                                "lamina.selftest=Stage2-AT"}) {
+    const BootOptionsResult bad = parse_boot_options(args);
+    EXPECT_EQ(bad.options.self_test, SelfTest::kNone) << args;
+    EXPECT_EQ(bad.bad_option, args);
+  }
+}
+
 TEST(BootOptions, MixedWithOtherWordsAndWhitespace) {
   const BootOptionsResult r =
       parse_boot_options("  console=ttyAMA0\tlamina.loglevel=debug \n\n earlycon\t\tlamina.selftest=brk  \n");
