@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, run every test through one ctest
 #   make debug      boot paused with QEMU's gdb stub; then `make gdb` in another terminal
 #   make gdb        gdb-multiarch with lamina.elf's symbols, connected to `make debug`
+#   make bench      host benchmarks of stage-2 management; results in bench/results/
 #   make clean      remove build/
 #
 # V=1 prints full commands. LAMINA_MAX_CPUS=N sets the CPU limit (default 16).
@@ -68,7 +69,7 @@ LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,text -Wl,--gc-se
   -Wl,-z,norelro -Wl,-Map,$(BUILD)/lamina.map
 LIBS := $(LIBFDT_DIR)/lib/aarch64-linux-gnu/libfdt.a -lgcc
 
-.PHONY: all setup run test debug gdb clean unit-tests
+.PHONY: all setup run test debug gdb bench clean
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/lamina.bin
@@ -131,6 +132,16 @@ test: setup all $(BUILD)/tests/jump_stub.bin
 	$(Q)cmake -S tests -B $(BUILD)/host -DLAMINA_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	$(Q)cmake --build $(BUILD)/host -j$(JOBS)
 	$(Q)cd $(BUILD)/host && ctest --output-on-failure -j$(JOBS) --timeout 300
+
+# Google Benchmark on the host; JSON and text results are kept under
+# bench/results/ (named by date and commit) so runs can be compared.
+BENCH_STAMP = $(shell date -u +%Y%m%d-%H%M%S)-$(VERSION)
+bench: setup
+	$(Q)cmake -S tests -B $(BUILD)/host -DLAMINA_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
+	$(Q)cmake --build $(BUILD)/host -j$(JOBS) --target lamina_bench
+	$(Q)mkdir -p bench/results
+	$(Q)stamp=$(BENCH_STAMP); $(BUILD)/host/lamina_bench --benchmark_out=bench/results/stage2-$$stamp.json \
+	  --benchmark_out_format=json | tee bench/results/stage2-$$stamp.txt
 
 clean:
 	rm -rf $(BUILD)

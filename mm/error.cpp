@@ -13,6 +13,8 @@ const char* error_name(Error e) {
     case Error::kTooManyRegions: return "too many regions";
     case Error::kNotAllocated: return "not allocated";
     case Error::kVmidsExhausted: return "no free VMID";
+    case Error::kBadAttributes: return "attributes not encodable";
+    case Error::kBusy: return "address space busy (re-entered)";
   }
   return "unknown mm error";
 }

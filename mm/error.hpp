@@ -12,6 +12,8 @@ enum class Error {
   kExecuteDevice,  // an executable device mapping
   kTooManyRegions,  // a fixed-capacity region table (RegionSet, allocator banks) is full
   kNotAllocated,   // freeing frames that are not allocated (double free)
+  kBadAttributes,  // attributes the descriptor cannot encode (e.g. an EL1/EL0 execute split without FEAT_XNX)
+  kBusy,           // the address space's lock is already held by this CPU (re-entry)
   kVmidsExhausted,  // every VMID the CPU's VMID width allows is in use
 };
 

@@ -64,23 +64,20 @@ constexpr uint64_t kInvalidDescriptor = 0;
 constexpr unsigned kMaxDeferredMakes = kMaxBatchedInvalidations;
 constexpr unsigned kMaxDeferredFrees = 32;
 
-// mm::Error has no "lock already held by this CPU" code; kAlreadyMapped is
-// the closest reading ("the address space is already taken"). A dedicated
-// code (and a line in stage2.hpp's contracts) would be better.
-constexpr Error kLockReentered = Error::kAlreadyMapped;
+// A CPU calling in while it already holds the lock (e.g. from a fault taken
+// inside an operation) gets kBusy and changes nothing.
+constexpr Error kLockReentered = Error::kBusy;
 
-// Codec errors as mm errors. Attribute values the codec cannot encode (an
-// EL1/EL0 execute split without FEAT_XNX, software bits beyond 4, the
-// reserved shareability, an unknown kind) are "outside the encodable range".
+// Codec errors as mm errors.
 [[nodiscard]] Error from_codec(CodecError e) {
   switch (e) {
     case CodecError::kExecutableDevice: return Error::kExecuteDevice;
     case CodecError::kMisaligned: return Error::kMisaligned;
-    case CodecError::kOutputOutOfRange:
-    case CodecError::kBadLevel:
+    case CodecError::kOutputOutOfRange: return Error::kOutOfRange;
     case CodecError::kExecSplitUnsupported:
     case CodecError::kSoftwareBitsTooWide:
-    case CodecError::kBadShareability:
+    case CodecError::kBadShareability: return Error::kBadAttributes;
+    case CodecError::kBadLevel:
     case CodecError::kNotALeaf:
     case CodecError::kUnknownMemAttr: return Error::kOutOfRange;
   }

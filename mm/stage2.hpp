@@ -70,7 +70,9 @@ class Stage2 {
   // whatever was mapped there (with break-before-make). Uses 1 GiB and 2 MiB
   // blocks where alignment and size allow, 4 KiB pages elsewhere. ipa, pa and
   // size must be page-aligned (kMisaligned); the range must lie inside the
-  // IPA space (kOutOfRange); attrs must be encodable (kExecuteDevice, ...).
+  // IPA space (kOutOfRange); attrs must be encodable (kExecuteDevice,
+  // kBadAttributes). Every operation returns kBusy, changing nothing, if the
+  // calling CPU already holds this address space's lock.
   // On kNoMemory the part before the failure is mapped, the rest unchanged.
   [[nodiscard]] Status<Error> map(IntermediatePhysAddr ipa, PhysAddr pa, uint64_t size, const S2Attrs& attrs);
 

@@ -520,7 +520,7 @@ TEST_F(Stage2Test, ExecutableDeviceMemoryIsRefusedByTheCodec) {
   EXPECT_EQ(space.s2().lookup(ipa(0)).value().leaf.attrs, kRamRw);
   S2Attrs split = kRamRw;
   split.exec_el1 = true;  // EL1 but not EL0 needs FEAT_XNX
-  EXPECT_EQ(space.s2().map(ipa(0), pa(0), k4K, split).error(), Error::kOutOfRange);
+  EXPECT_EQ(space.s2().map(ipa(0), pa(0), k4K, split).error(), Error::kBadAttributes);
 }
 
 TEST_F(Stage2Test, OutOfTableMemoryChangesNothing) {
@@ -584,7 +584,7 @@ TEST_F(Stage2Test, InitTwiceIsRefused) {
 }
 
 TEST_F(Stage2Test, ReentryFromTheLockOwnerFailsInsteadOfDeadlocking) {
-  // An operation started while this CPU already holds the address space's lock returns kAlreadyMapped at once.
+  // An operation started while this CPU already holds the address space's lock returns kBusy at once.
   Space space(40);
   std::vector<Error> seen;
   Stage2Recorder::set_store_hook([&] {
@@ -594,7 +594,7 @@ TEST_F(Stage2Test, ReentryFromTheLockOwnerFailsInsteadOfDeadlocking) {
   ASSERT_TRUE(space.s2().map(ipa(0), pa(0), k4K, kRamRw).ok());
   Stage2Recorder::set_store_hook({});
   ASSERT_FALSE(seen.empty());
-  for (const Error e : seen) EXPECT_EQ(e, Error::kAlreadyMapped);
+  for (const Error e : seen) EXPECT_EQ(e, Error::kBusy);
   EXPECT_TRUE(space.s2().lookup(ipa(0)).ok());
 }
 
