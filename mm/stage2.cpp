@@ -151,7 +151,7 @@ struct Stage2::Impl {
   static void free_table(Stage2& s2, PhysAddr table);
   static void free_subtree(Stage2& s2, PhysAddr table, unsigned level);
   static void replace_leaf(Batch& batch, const S2WalkEntry& entry, uint64_t new_leaf, bool break_needed);
-  static void detach_subtree(Stage2& s2, Batch& batch, const S2WalkEntry& entry);
+  static void detach_subtree(Stage2& s2, Batch& batch, const S2WalkEntry& entry, bool known_empty = false);
   static void free_if_empty(Stage2& s2, Batch& batch, const S2WalkEntry& entry);
   template <typename Fill>
   [[nodiscard]] static Status<Error> split_block(Stage2& s2, Batch& batch, const S2WalkEntry& entry, Fill& fill);
@@ -207,9 +207,10 @@ class Stage2::Batch {
 
   // Frees the detached subtree at `table` (a table of `level`) after the
   // pending invalidations completed.
-  void defer_free(PhysAddr table, unsigned level) {
+  // `empty`: the table holds no valid entry, so freeing it needs no walk.
+  void defer_free(PhysAddr table, unsigned level, bool empty) {
     if (free_count_ == kMaxDeferredFrees) flush();
-    frees_[free_count_++] = table.value() | level;
+    frees_[free_count_++] = table.value() | level | (empty ? kFreeEmptyFlag : 0);
   }
 
   // A deferred make targets the table page at `table` (so its invalid
@@ -246,9 +247,11 @@ class Stage2::Batch {
       make_count_ = 0;
       s2ops::publish_descriptors();
     }
-    for (unsigned i = 0; i < free_count_; ++i)
-      Impl::free_subtree(s2_, PhysAddr(align_down(frees_[i], kPageSize)),
-                         static_cast<unsigned>(frees_[i] & 0x7));
+    for (unsigned i = 0; i < free_count_; ++i) {
+      const PhysAddr table(align_down(frees_[i], kPageSize));
+      if ((frees_[i] & kFreeEmptyFlag) != 0) Impl::free_table(s2_, table);
+      else Impl::free_subtree(s2_, table, static_cast<unsigned>(frees_[i] & kFreeLevelMask));
+    }
     free_count_ = 0;
   }
 
@@ -266,7 +269,9 @@ class Stage2::Batch {
   bool unpublished_ = false;
   Make makes_[kMaxDeferredMakes];
   unsigned make_count_ = 0;
-  uint64_t frees_[kMaxDeferredFrees];  // table PA | level
+  static constexpr uint64_t kFreeLevelMask = 0x3;
+  static constexpr uint64_t kFreeEmptyFlag = 0x8;
+  uint64_t frees_[kMaxDeferredFrees];  // table PA | level | kFreeEmptyFlag
   unsigned free_count_ = 0;
 };
 
@@ -339,16 +344,18 @@ struct Stage2::Impl::InvalidationCollector {
 
 // Breaks the table entry `entry` (a valid table) and frees its subtree once
 // the invalidation completed (see the file comment).
-void Stage2::Impl::detach_subtree(Stage2& s2, Batch& batch, const S2WalkEntry& entry) {
+void Stage2::Impl::detach_subtree(Stage2& s2, Batch& batch, const S2WalkEntry& entry, bool known_empty) {
   const PhysAddr child = table_address(entry.old);
   batch.store(entry.slot, kInvalidDescriptor);
   batch.invalidate(entry.ipa, entry.level, false);
-  if (!batch.whole_vmid()) {
+  // An empty table has no leaves whose translations could be cached: only
+  // the walk-cache entry for the table descriptor itself (invalidated above).
+  if (!known_empty && !batch.whole_vmid()) {
     InvalidationCollector collector{batch};
     (void)walker(s2).walk_table(child, entry.level + 1, entry.ipa, entry.end(), kS2WalkLeaf | kS2WalkTablePre,
                                 collector);
   }
-  batch.defer_free(child, entry.level + 1);
+  batch.defer_free(child, entry.level + 1, known_empty);
 }
 
 // TABLE_POST: a non-root table whose 512 entries are all invalid (and none
@@ -359,7 +366,7 @@ void Stage2::Impl::free_if_empty(Stage2& s2, Batch& batch, const S2WalkEntry& en
   if (batch.make_pending_in(child)) return;
   for (uint64_t i = 0; i < kS2EntriesPerTable; ++i)
     if (is_valid(s2_load_descriptor(&child[i]), entry.level + 1)) return;
-  detach_subtree(s2, batch, entry);
+  detach_subtree(s2, batch, entry, /*known_empty=*/true);
 }
 
 // Splits the block `entry` into a table of the next level (prepare/commit):
