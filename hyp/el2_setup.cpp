@@ -17,8 +17,8 @@ void setup_el2_cpu_state(const CpuFeatures& features) {
   // mirror the real CPU.
   arch::write(arch::VpidrEl2(arch::read<arch::MidrEl1>().raw()));
   arch::write(arch::VmpidrEl2(arch::read<arch::MpidrEl1>().raw()));
-  // default_ipa_bits is within 32..48, for which a geometry always exists.
-  const auto geometry = mm::stage2_geometry(default_ipa_bits(features));
+  // The largest IPA space this CPU allows (a geometry always exists for it).
+  const auto geometry = mm::stage2_geometry_for(features.parange, 0);
   if (geometry.ok()) arch::write(vtcr_el2_value(geometry.value(), features));
   arch::isb();
 }

@@ -28,4 +28,22 @@ Result<Stage2Geometry, GeometryError> stage2_geometry(unsigned ipa_bits) {
   return g;
 }
 
+const char* geometry_error_name(GeometryError e) {
+  switch (e) {
+    case GeometryError::kIpaTooSmall: return "IPA size below 32 bits";
+    case GeometryError::kIpaTooLarge: return "IPA size above 48 bits (52-bit IPAs need FEAT_LPA2, not supported)";
+    case GeometryError::kIpaAbovePhysical: return "IPA size larger than the CPU's physical address size";
+    case GeometryError::kReservedPhysAddrSize: return "reserved PARange encoding";
+  }
+  return "unknown geometry error";
+}
+
+Result<Stage2Geometry, GeometryError> stage2_geometry_for(arch::PhysAddrSize parange, unsigned requested_ipa_bits) {
+  const unsigned pa_bits = arch::phys_addr_bits(parange);
+  if (pa_bits == 0) return Err{GeometryError::kReservedPhysAddrSize};
+  if (requested_ipa_bits == 0) return stage2_geometry(pa_bits > 48 ? 48 : pa_bits);
+  if (requested_ipa_bits > pa_bits) return Err{GeometryError::kIpaAbovePhysical};
+  return stage2_geometry(requested_ipa_bits);
+}
+
 }  // namespace lamina::mm

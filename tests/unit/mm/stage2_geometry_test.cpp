@@ -88,5 +88,52 @@ TEST(Stage2Geometry, RejectsSizesOutside32To48) {
   }
 }
 
+// For every PARange encoding and every requested IPA size from 0 ("as
+// large as the CPU allows") to 52: the expected outcome derived from the
+// rules, independently of the implementation's code path.
+TEST(Stage2Geometry, ForEveryPaRangeAndRequestedIpaSize) {
+  struct PaRow {
+    arch::PhysAddrSize parange;
+    unsigned pa_bits;
+  };
+  // ID_AA64MMFR0_EL1.PARange, DDI 0487 K.a D23.2.
+  const PaRow pa_rows[] = {
+      {arch::PhysAddrSize::k32Bits, 32}, {arch::PhysAddrSize::k36Bits, 36}, {arch::PhysAddrSize::k40Bits, 40},
+      {arch::PhysAddrSize::k42Bits, 42}, {arch::PhysAddrSize::k44Bits, 44}, {arch::PhysAddrSize::k48Bits, 48},
+      {arch::PhysAddrSize::k52Bits, 52},
+  };
+  for (const PaRow& pa : pa_rows) {
+    for (unsigned requested = 0; requested <= 52; ++requested) {
+      SCOPED_TRACE(testing::Message() << "PA " << pa.pa_bits << " bits, requested IPA " << requested);
+      const auto g = stage2_geometry_for(pa.parange, requested);
+      const unsigned effective = requested == 0 ? (pa.pa_bits > 48 ? 48 : pa.pa_bits) : requested;
+      if (requested != 0 && requested > pa.pa_bits) {
+        ASSERT_FALSE(g.ok());
+        EXPECT_EQ(g.error(), GeometryError::kIpaAbovePhysical);
+      } else if (effective < 32) {
+        ASSERT_FALSE(g.ok());
+        EXPECT_EQ(g.error(), GeometryError::kIpaTooSmall);
+      } else if (effective > 48) {
+        ASSERT_FALSE(g.ok());
+        EXPECT_EQ(g.error(), GeometryError::kIpaTooLarge);
+      } else {
+        ASSERT_TRUE(g.ok());
+        const Row& row = kTable[effective - 32];
+        EXPECT_EQ(g.value().ipa_bits, effective);
+        EXPECT_EQ(g.value().start_level, row.start_level);
+        EXPECT_EQ(g.value().concatenated_tables, row.tables);
+        EXPECT_EQ(g.value().sl0, row.sl0);
+      }
+    }
+  }
+}
+
+TEST(Stage2Geometry, ReservedPaRangeIsRefused) {
+  const auto g = stage2_geometry_for(static_cast<arch::PhysAddrSize>(0b1111), 0);
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.error(), GeometryError::kReservedPhysAddrSize);
+  EXPECT_STRNE(geometry_error_name(g.error()), "unknown geometry error");
+}
+
 }  // namespace
 }  // namespace lamina::mm
