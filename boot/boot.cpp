@@ -24,6 +24,8 @@
 #include "hyp/platform/platform.hpp"
 
 extern "C" char el2_vectors[];
+// boot/entry.S: the one EL2 MMU-on sequence, shared with the secondaries.
+extern "C" void enable_el2_mmu(const lamina::boot::MmuConfig* config);
 
 namespace lamina::hyp {
 [[noreturn]] void hyp_main(mm::PhysAddr dtb);
@@ -111,23 +113,15 @@ void discard_stale_cache_lines(const ImageLayout& image, PhysRange dtb_window) {
   arch::invalidate_icache_local();
 }
 
-void enable_mmu_el2(const hyp::CpuFeatures& f) {
+void enable_mmu_el2() {
   const unsigned va_bits = g_hyp_table->va_bits();
   g_mmu_config.mair = arch::Mair::lamina_default().raw();
   g_mmu_config.tcr = hyp::tcr_el2_value(va_bits, arch::phys_addr_size_for_bits(va_bits)).raw();
   g_mmu_config.ttbr0 = arch::Ttbr0El2::for_table(g_hyp_table->root().value()).raw();
   g_mmu_config.sctlr = hyp::sctlr_el2_mmu_on().raw();
   g_mmu_config.vbar = reinterpret_cast<uint64_t>(el2_vectors);
-  (void)f;
 
-  arch::write(arch::VbarEl2(g_mmu_config.vbar));
-  arch::write(arch::Mair(g_mmu_config.mair));
-  arch::write(arch::TcrEl2(g_mmu_config.tcr));
-  arch::write(arch::Ttbr0El2(g_mmu_config.ttbr0));
-  arch::isb();
-  arch::invalidate_all_el2_tlb_local();
-  arch::write(arch::SctlrEl2(g_mmu_config.sctlr));
-  arch::isb();
+  enable_el2_mmu(&g_mmu_config);
 }
 
 // Started at EL1: the same identity tables, in the EL1&0 regime, only so
@@ -200,7 +194,7 @@ extern "C" [[noreturn]] void boot_primary(uint64_t dtb_pa, uint64_t load_base) {
   hyp::assign_stacks(hyp::g_percpu[0], 0);
   if (!build_early_map(image, dtb_window, hyp::hyp_va_bits(features))) arch::halt_cpu();
   discard_stale_cache_lines(image, dtb_window);
-  if (el == 2) enable_mmu_el2(features);
+  if (el == 2) enable_mmu_el2();
   else enable_mmu_el1();
 
   run_static_initialisers();

@@ -120,22 +120,9 @@ secondary_entry:
 10:	// Invalidate anything a previous boot stage left in this CPU's I-cache,
 	// then turn the MMU on with the boot CPU's tables and register values.
 	ic	iallu
-	adrp	x6, g_mmu_config
-	add	x6, x6, :lo12:g_mmu_config
-	ldr	x7, [x6, #MMU_MAIR]
-	msr	mair_el2, x7
-	ldr	x7, [x6, #MMU_TCR]
-	msr	tcr_el2, x7
-	ldr	x7, [x6, #MMU_TTBR0]
-	msr	ttbr0_el2, x7
-	ldr	x7, [x6, #MMU_VBAR]
-	msr	vbar_el2, x7
-	isb
-	tlbi	alle2
-	dsb	nsh
-	ldr	x7, [x6, #MMU_SCTLR]
-	msr	sctlr_el2, x7
-	isb
+	adrp	x0, g_mmu_config
+	add	x0, x0, :lo12:g_mmu_config
+	bl	enable_el2_mmu
 
 	ldr	x0, [x3, #SB_PERCPU]
 	msr	tpidr_el2, x0
@@ -146,3 +133,27 @@ secondary_entry:
 	bl	secondary_main			// C++, x0 = PerCpu*, does not return
 11:	wfe
 	b	11b
+
+// enable_el2_mmu(const MmuConfig* x0): the one EL2 MMU-on sequence, for the
+// boot CPU (called from C++) and the secondaries. A leaf that touches no
+// memory but the config (so it is safe with the MMU and caches off) and
+// clobbers only x0-x2: VBAR, MAIR, TCR, TTBR0, then TLBI ALLE2 so no stale
+// EL2 translation survives, then SCTLR_EL2 and an ISB so the next
+// instruction is fetched through the new map (identity: same address).
+	.global enable_el2_mmu
+enable_el2_mmu:
+	ldr	x1, [x0, #MMU_VBAR]
+	msr	vbar_el2, x1
+	ldr	x1, [x0, #MMU_MAIR]
+	msr	mair_el2, x1
+	ldr	x1, [x0, #MMU_TCR]
+	msr	tcr_el2, x1
+	ldr	x1, [x0, #MMU_TTBR0]
+	msr	ttbr0_el2, x1
+	isb
+	tlbi	alle2
+	dsb	nsh
+	ldr	x2, [x0, #MMU_SCTLR]
+	msr	sctlr_el2, x2
+	isb
+	ret
