@@ -38,10 +38,30 @@
 // TABLE_POST; an unmap that covers a whole table entry detaches the subtree
 // in TABLE_PRE without touching the leaves one by one.
 //
-// The contiguous hint (bit 52) is not used: the codec has no way to ask for
-// it (encode_leaf has no contiguous parameter) and one codec is the rule.
-// Every entry lamina writes has it clear; a change of it would count as a
-// change of size (leaf_change_needs_break()).
+// The contiguous hint (bit 52; DDI 0487 K.a D8.7.1 "The Contiguous bit").
+// lamina uses it at levels 2 (16 x 2 MiB = 32 MiB) and 3 (16 x 4 KiB =
+// 64 KiB), not at level 1 (s2_contiguous_level()). Invariant: an entry with
+// the hint is one of a whole run -- 16 valid leaves of one table, the run's
+// IPA and output aligned to 16 x the entry size, outputs contiguous, the same
+// attributes, all with the hint -- because a TLB may hold one entry for the
+// whole run.
+//  - Setting it: map() writes the hint on every entry of each aligned run
+//    that lies wholly inside its range with a suitably aligned output, all 16
+//    handled at the run's first entry (map_run()): entries already equal are
+//    left alone (mapping a run again is a no-op); otherwise every valid entry
+//    of the run is broken (leaf or table) and the 16 hinted entries are made
+//    after that invalidation completed, so a hinted entry never sits next to
+//    a valid entry that is not part of the new run. A block split (by any
+//    operation) fills its new, still unreachable, table with the hint on the
+//    runs that keep one mapping; protect() keeps it on a run it covers whole.
+//  - Changing any entry of a run (unmap, protect, map over part of it, the
+//    split of a block that is part of it) first breaks the whole run
+//    (break_run()): all 16 entries invalid, a TLBI for each (or the VMID),
+//    completion (a flush), and only then the remaining entries are written
+//    again: without the hint, unless the operation leaves the run whole and
+//    uniform (protect() of all of it). A change that leaves an entry as it is
+//    but for the hint (map over part of a run with the same mapping) changes
+//    nothing. A change of the hint alone is a change of size: break first.
 //
 // Locking: one SpinLock per address space, taken by every public operation
 // but init() (which runs before the address space is shared). Re-entry from
@@ -85,8 +105,8 @@ constexpr Error kLockReentered = Error::kBusy;
 }
 
 [[nodiscard]] Result<uint64_t, Error> encode(PhysAddr output, unsigned level, const S2Attrs& attrs,
-                                             S2CodecConfig codec) {
-  const auto leaf = encode_leaf(output, level, attrs, codec);
+                                             S2CodecConfig codec, bool contiguous = false) {
+  const auto leaf = encode_leaf(output, level, attrs, codec, S2LeafOptions{contiguous});
   if (!leaf.ok()) return Err{from_codec(leaf.error())};
   return leaf.value().raw();
 }
@@ -99,16 +119,36 @@ constexpr Error kLockReentered = Error::kBusy;
 
 [[nodiscard]] bool is_valid(uint64_t raw, unsigned level) { return classify(raw, level) != S2DescKind::kInvalid; }
 
-// Whether a valid leaf `old` becoming a leaf with `output` and `attrs`
-// (canonical, as decode_leaf() returns them) needs break-before-make: a
-// different output address, memory type or shareability (DDI 0487 K.a
-// D8.16.1 lists memory type, Shareability, Cacheability, output address and
-// block size), or a change of the contiguous hint (of the size the TLB may
-// cache the entry at). Permissions and software bits alone do not. A change
-// between table and block always does (split_block(), detach_subtree()).
-[[nodiscard]] bool leaf_change_needs_break(const S2DecodedLeaf& old, PhysAddr output, const S2Attrs& attrs) {
+// Whether a valid leaf `old` becoming a leaf with `output`, `attrs`
+// (canonical, as decode_leaf() returns them) and the hint `contiguous` needs
+// break-before-make: a different output address, memory type or
+// shareability (DDI 0487 K.a D8.16.1 lists memory type, Shareability,
+// Cacheability, output address and block size), or a change of the
+// contiguous hint (of the size the TLB may cache the entry at). Permissions
+// and software bits alone do not. A change between table and block always
+// does (split_block(), detach_subtree()). Entries of a hinted run never get
+// here: break_run() takes the whole run down first.
+[[nodiscard]] bool leaf_change_needs_break(const S2DecodedLeaf& old, PhysAddr output, const S2Attrs& attrs,
+                                           bool contiguous) {
   return old.output != output || old.attrs.kind != attrs.kind || old.attrs.shareability != attrs.shareability ||
-         old.contiguous;  // lamina never writes the hint: a new leaf has it clear
+         old.contiguous != contiguous;
+}
+
+// The first IPA of the contiguous run holding the entry at `ipa`, `level`.
+[[nodiscard]] uint64_t run_base(uint64_t ipa, unsigned level) {
+  return align_down(ipa, s2_contiguous_size(level));
+}
+// The run of the entry at `ipa`, `level` lies wholly inside [start, end).
+[[nodiscard]] bool run_inside(uint64_t ipa, unsigned level, uint64_t start, uint64_t end) {
+  if (!s2_contiguous_level(level)) return false;
+  const uint64_t base = run_base(ipa, level);
+  return base >= start && base + s2_contiguous_size(level) <= end;
+}
+// The run of the entry at `ipa`, `level` lies wholly outside [start, end).
+[[nodiscard]] bool run_outside(uint64_t ipa, unsigned level, uint64_t start, uint64_t end) {
+  if (!s2_contiguous_level(level)) return false;
+  const uint64_t base = run_base(ipa, level);
+  return base + s2_contiguous_size(level) <= start || base >= end;
 }
 
 // `attrs` as the codec will read them back (e.g. device memory becomes outer
@@ -151,6 +191,9 @@ struct Stage2::Impl {
   static void free_table(Stage2& s2, PhysAddr table);
   static void free_subtree(Stage2& s2, PhysAddr table, unsigned level);
   static void replace_leaf(Batch& batch, const S2WalkEntry& entry, uint64_t new_leaf, bool break_needed);
+  template <typename Remake>
+  [[nodiscard]] static Result<uint64_t, Error> break_run(Stage2& s2, Batch& batch, const S2WalkEntry& entry,
+                                                         const Remake& remake);
   static void detach_subtree(Stage2& s2, Batch& batch, const S2WalkEntry& entry, bool known_empty = false);
   static void free_if_empty(Stage2& s2, Batch& batch, const S2WalkEntry& entry);
   template <typename Fill>
@@ -328,6 +371,48 @@ void Stage2::Impl::replace_leaf(Batch& batch, const S2WalkEntry& entry, uint64_t
   batch.invalidate(entry.ipa, entry.level, true);
 }
 
+// Takes down the whole contiguous run holding `entry` (a valid leaf with the
+// hint; see the file comment), prepare/commit:
+//  prepare: for each valid entry of the run, `remake(ipa, level, old, whole)`
+//           gives the value to write once the run is down (kInvalidDescriptor
+//           for none); `whole` says the run was whole and hinted, as the
+//           invariant demands. Errors return before anything changed.
+//  break:   every valid entry invalid, a TLBI for each, completed (flush);
+//  make:    the remade values.
+// Returns the value now in `entry`'s slot.
+template <typename Remake>
+Result<uint64_t, Error> Stage2::Impl::break_run(Stage2& s2, Batch& batch, const S2WalkEntry& entry,
+                                               const Remake& remake) {
+  const S2CodecConfig codec = s2.config_.codec;
+  const unsigned level = entry.level;
+  const uint64_t size = s2_entry_size(level);
+  const uint64_t index = (entry.ipa / size) % kS2ContiguousEntries;
+  uint64_t* const first = entry.slot - index;
+  const uint64_t base = entry.ipa - index * size;
+  uint64_t old[kS2ContiguousEntries];
+  uint64_t made[kS2ContiguousEntries];
+  bool whole = true;
+  for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
+    old[i] = s2_load_descriptor(&first[i]);
+    whole = whole && has_contiguous_hint(old[i], level);
+  }
+  for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
+    made[i] = kInvalidDescriptor;
+    if (!is_valid(old[i], level)) continue;
+    if (classify(old[i], level) == S2DescKind::kTable) return Err{Error::kOutOfRange};  // not a run: a bug
+    made[i] = TRY(remake(base + i * size, level, TRY(decode(old[i], level, codec)), whole));
+  }
+  for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
+    if (!is_valid(old[i], level)) continue;
+    batch.store(&first[i], kInvalidDescriptor);
+    batch.invalidate(base + i * size, level, true);
+  }
+  batch.flush();
+  for (uint64_t i = 0; i < kS2ContiguousEntries; ++i)
+    if (made[i] != kInvalidDescriptor) batch.store(&first[i], made[i]);
+  return made[index];
+}
+
 // Queues the invalidations of a detached subtree: the walk-cache entries of
 // every table entry (non-last-level TLBI) and the TLB entries of every valid
 // leaf (each caches only its own IPA range). Stops looking once the batch
@@ -418,20 +503,82 @@ struct Stage2::Impl::MapVisitor {
     const uint64_t size = s2_entry_size(level);
     return level >= 1 && ipa >= start && ipa + size <= end && output_for(ipa).is_aligned(size);
   }
+  // The entry's whole contiguous run gets leaves of this level with the
+  // hint: the run lies inside the range and its output is aligned to the
+  // run's size.
+  [[nodiscard]] bool run_fits(uint64_t ipa, unsigned level) const {
+    return run_inside(ipa, level, start, end) &&
+           output_for(run_base(ipa, level)).is_aligned(s2_contiguous_size(level));
+  }
   [[nodiscard]] Result<uint64_t, Error> leaf_for(uint64_t ipa, unsigned level) const {
-    return encode(output_for(ipa), level, attrs, s2.config_.codec);
+    return encode(output_for(ipa), level, attrs, s2.config_.codec, run_fits(ipa, level));
   }
 
+  // Split fill: the range's own leaves, else the block's piece, with the
+  // hint on runs that keep the block's mapping whole.
   Result<uint64_t, Error> operator()(uint64_t sub_ipa, unsigned sub_level, PhysAddr sub_output,
                                      const S2Attrs& block_attrs) const {
     if (leaf_fits(sub_ipa, sub_level)) return leaf_for(sub_ipa, sub_level);
-    return encode(sub_output, sub_level, block_attrs, s2.config_.codec);
+    return encode(sub_output, sub_level, block_attrs, s2.config_.codec, run_outside(sub_ipa, sub_level, start, end));
+  }
+
+  // break_run(): entries of the range get their new leaf (without the hint:
+  // this run does not fit, or map_run() would handle it), the others their
+  // old mapping without the hint.
+  [[nodiscard]] Result<uint64_t, Error> remake(uint64_t ipa, unsigned level, const S2DecodedLeaf& old,
+                                               bool /*whole*/) const {
+    if (leaf_fits(ipa, level)) return leaf_for(ipa, level);
+    return encode(old.output, level, old.attrs, s2.config_.codec);
+  }
+
+  // The run whose first entry is `entry` (run_fits()): all 16 hinted leaves
+  // at once (see the file comment).
+  [[nodiscard]] Status<Error> map_run(const S2WalkEntry& entry) {
+    const unsigned level = entry.level;
+    const uint64_t size = s2_entry_size(level);
+    uint64_t made[kS2ContiguousEntries];
+    bool unchanged = true;
+    bool any_valid = false;
+    for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
+      made[i] = TRY(leaf_for(entry.ipa + i * size, level));
+      const uint64_t old = s2_load_descriptor(&entry.slot[i]);
+      unchanged = unchanged && old == made[i];
+      any_valid = any_valid || is_valid(old, level);
+    }
+    if (unchanged) return Ok{};
+    if (!any_valid) {
+      // Nothing cached for invalid entries: storing is enough.
+      for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) batch.store(&entry.slot[i], made[i]);
+      return Ok{};
+    }
+    for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
+      S2WalkEntry e = entry;
+      e.slot = &entry.slot[i];
+      e.old = s2_load_descriptor(e.slot);
+      e.ipa = entry.ipa + i * size;
+      const S2DescKind kind = classify(e.old, level);
+      if (kind == S2DescKind::kTable) {
+        detach_subtree(s2, batch, e);
+      } else if (kind != S2DescKind::kInvalid) {
+        batch.store(e.slot, kInvalidDescriptor);
+        batch.invalidate(e.ipa, level, true);
+      }
+    }
+    for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) batch.defer_make(&entry.slot[i], made[i]);
+    return Ok{};
   }
 
   Result<S2WalkNext, Error> operator()(const S2WalkEntry& entry) {
+    const auto remake_fn = [this](uint64_t ipa, unsigned level, const S2DecodedLeaf& old, bool whole) {
+      return remake(ipa, level, old, whole);
+    };
     switch (entry.visit) {
       case S2Visit::kTablePre: {
         if (!leaf_fits(entry.ipa, entry.level)) return S2WalkNext::kContinue;
+        if (run_fits(entry.ipa, entry.level)) {
+          if (entry.ipa == run_base(entry.ipa, entry.level)) TRY(map_run(entry));
+          return S2WalkNext::kSkip;  // done with the run's first entry
+        }
         // A table replaced by a block: break, invalidate the whole subtree,
         // make the block once that completed, free the subtree after.
         const uint64_t block = TRY(leaf_for(entry.ipa, entry.level));
@@ -441,14 +588,26 @@ struct Stage2::Impl::MapVisitor {
       }
       case S2Visit::kLeaf: {
         if (leaf_fits(entry.ipa, entry.level)) {
+          if (run_fits(entry.ipa, entry.level)) {
+            if (entry.ipa == run_base(entry.ipa, entry.level)) TRY(map_run(entry));
+            return S2WalkNext::kContinue;  // done with the run's first entry
+          }
           const uint64_t leaf = TRY(leaf_for(entry.ipa, entry.level));
           if (leaf == entry.old) return S2WalkNext::kContinue;
-          bool break_needed = false;
-          if (is_valid(entry.old, entry.level)) {
-            const auto old = decode(entry.old, entry.level, s2.config_.codec);
-            break_needed = !old.ok() || leaf_change_needs_break(old.value(), output_for(entry.ipa), attrs);
+          S2WalkEntry e = entry;
+          if (has_contiguous_hint(e.old, e.level)) {
+            // The same mapping but for the hint: the run stays whole.
+            const S2DecodedLeaf old = TRY(decode(e.old, e.level, s2.config_.codec));
+            if (TRY(encode(old.output, e.level, old.attrs, s2.config_.codec)) == leaf) return S2WalkNext::kContinue;
+            e.old = TRY(break_run(s2, batch, e, remake_fn));
+            if (leaf == e.old) return S2WalkNext::kContinue;
           }
-          replace_leaf(batch, entry, leaf, break_needed);
+          bool break_needed = false;
+          if (is_valid(e.old, e.level)) {
+            const auto old = decode(e.old, e.level, s2.config_.codec);
+            break_needed = !old.ok() || leaf_change_needs_break(old.value(), output_for(e.ipa), attrs, false);
+          }
+          replace_leaf(batch, e, leaf, break_needed);
           return S2WalkNext::kContinue;
         }
         if (!is_valid(entry.old, entry.level)) {
@@ -457,7 +616,9 @@ struct Stage2::Impl::MapVisitor {
           batch.store(entry.slot, encode_table(table).raw());
           return S2WalkNext::kContinue;
         }
-        TRY(split_block(s2, batch, entry, *this));
+        S2WalkEntry e = entry;
+        if (has_contiguous_hint(e.old, e.level)) e.old = TRY(break_run(s2, batch, e, remake_fn));
+        TRY(split_block(s2, batch, e, *this));
         return S2WalkNext::kContinue;
       }
       case S2Visit::kTablePost:
@@ -479,7 +640,7 @@ struct Stage2::Impl::UnmapVisitor {
                                      const S2Attrs& block_attrs) const {
     const bool inside = sub_ipa >= start && sub_ipa + s2_entry_size(sub_level) <= end;
     if (inside) return kInvalidDescriptor;
-    return encode(sub_output, sub_level, block_attrs, s2.config_.codec);
+    return encode(sub_output, sub_level, block_attrs, s2.config_.codec, run_outside(sub_ipa, sub_level, start, end));
   }
 
   Result<S2WalkNext, Error> operator()(const S2WalkEntry& entry) {
@@ -488,15 +649,27 @@ struct Stage2::Impl::UnmapVisitor {
         if (!entry.inside(start, end)) return S2WalkNext::kContinue;
         detach_subtree(s2, batch, entry);
         return S2WalkNext::kSkip;
-      case S2Visit::kLeaf:
+      case S2Visit::kLeaf: {
         if (!is_valid(entry.old, entry.level)) return S2WalkNext::kContinue;
-        if (entry.inside(start, end)) {
-          batch.store(entry.slot, kInvalidDescriptor);
-          batch.invalidate(entry.ipa, entry.level, true);
+        S2WalkEntry e = entry;
+        if (has_contiguous_hint(e.old, e.level)) {
+          // The run goes down whole; what stays mapped comes back without the hint.
+          const auto remake = [this](uint64_t ipa, unsigned level, const S2DecodedLeaf& old,
+                                     bool) -> Result<uint64_t, Error> {
+            if (ipa >= start && ipa + s2_entry_size(level) <= end) return kInvalidDescriptor;
+            return encode(old.output, level, old.attrs, s2.config_.codec);
+          };
+          e.old = TRY(break_run(s2, batch, e, remake));
+          if (!is_valid(e.old, e.level)) return S2WalkNext::kContinue;
+        }
+        if (e.inside(start, end)) {
+          batch.store(e.slot, kInvalidDescriptor);
+          batch.invalidate(e.ipa, e.level, true);
           return S2WalkNext::kContinue;
         }
-        TRY(split_block(s2, batch, entry, *this));
+        TRY(split_block(s2, batch, e, *this));
         return S2WalkNext::kContinue;
+      }
       case S2Visit::kTablePost:
         free_if_empty(s2, batch, entry);
         return S2WalkNext::kContinue;
@@ -515,20 +688,42 @@ struct Stage2::Impl::ProtectVisitor {
   Result<uint64_t, Error> operator()(uint64_t sub_ipa, unsigned sub_level, PhysAddr sub_output,
                                      const S2Attrs& block_attrs) const {
     const bool inside = sub_ipa >= start && sub_ipa + s2_entry_size(sub_level) <= end;
-    return encode(sub_output, sub_level, inside ? attrs : block_attrs, s2.config_.codec);
+    const bool hint = run_inside(sub_ipa, sub_level, start, end) || run_outside(sub_ipa, sub_level, start, end);
+    return encode(sub_output, sub_level, inside ? attrs : block_attrs, s2.config_.codec, hint);
+  }
+
+  // break_run(): entries inside the range get `attrs`, keeping the hint when
+  // the run was whole and lies wholly inside; the others keep their
+  // attributes, without the hint.
+  [[nodiscard]] Result<uint64_t, Error> remake(uint64_t ipa, unsigned level, const S2DecodedLeaf& old,
+                                               bool whole) const {
+    if (ipa >= start && ipa + s2_entry_size(level) <= end)
+      return encode(old.output, level, attrs, s2.config_.codec, whole && run_inside(ipa, level, start, end));
+    return encode(old.output, level, old.attrs, s2.config_.codec);
   }
 
   Result<S2WalkNext, Error> operator()(const S2WalkEntry& entry) {
+    const auto remake_fn = [this](uint64_t ipa, unsigned level, const S2DecodedLeaf& old, bool whole) {
+      return remake(ipa, level, old, whole);
+    };
     switch (entry.visit) {
       case S2Visit::kLeaf: {
         if (!is_valid(entry.old, entry.level)) return S2WalkNext::kContinue;  // stays unmapped
         if (entry.inside(start, end)) {
           const S2DecodedLeaf leaf = TRY(decode(entry.old, entry.level, s2.config_.codec));
-          const uint64_t new_leaf = TRY(encode(leaf.output, entry.level, attrs, s2.config_.codec));
-          replace_leaf(batch, entry, new_leaf, leaf_change_needs_break(leaf, leaf.output, attrs));
+          const uint64_t new_leaf = TRY(encode(leaf.output, entry.level, attrs, s2.config_.codec, leaf.contiguous));
+          if (new_leaf == entry.old) return S2WalkNext::kContinue;
+          if (leaf.contiguous) {
+            // Any change in a run takes it down whole; remake() writes this entry's new value.
+            (void)TRY(break_run(s2, batch, entry, remake_fn));
+            return S2WalkNext::kContinue;
+          }
+          replace_leaf(batch, entry, new_leaf, leaf_change_needs_break(leaf, leaf.output, attrs, false));
           return S2WalkNext::kContinue;
         }
-        TRY(split_block(s2, batch, entry, *this));
+        S2WalkEntry e = entry;
+        if (has_contiguous_hint(e.old, e.level)) e.old = TRY(break_run(s2, batch, e, remake_fn));
+        TRY(split_block(s2, batch, e, *this));
         return S2WalkNext::kContinue;
       }
       case S2Visit::kTablePost:

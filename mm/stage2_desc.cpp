@@ -22,6 +22,10 @@
 //   (no FEAT_LPA2), XN[0] (bit 53) without FEAT_XNX, DBM (bit 51; lamina does
 //   not enable hardware dirty-state management), AF (always written as 1)
 //   and bits [63:59].
+// - The contiguous hint (bit 52) is written exactly when S2LeafOptions asks
+//   for it, at any leaf level, and decode reports it; the codec cannot check
+//   a run (it sees one entry), so mm/stage2 owns the run rules and the
+//   levels that use it (s2_contiguous_level()).
 #include "mm/stage2_desc.hpp"
 
 #include <cstdint>
@@ -162,7 +166,7 @@ const char* codec_error_name(CodecError e) {
 }
 
 Result<arch::S2Leaf, CodecError> encode_leaf(PhysAddr output, unsigned level, const S2Attrs& attrs,
-                                             S2CodecConfig config) {
+                                             S2CodecConfig config, S2LeafOptions options) {
   // With the 4K granule, blocks exist at levels 1 and 2 and pages at level 3;
   // a level-0 block needs FEAT_LPA2 with VTCR_EL2.DS == 1, which lamina does
   // not use. DDI 0487 K.a D8.3.1 "VMSAv8-64 descriptor formats".
@@ -198,6 +202,8 @@ Result<arch::S2Leaf, CodecError> encode_leaf(PhysAddr output, unsigned level, co
       // management at stage 2, and an AF == 0 entry would fault on first use.
       .with(S2Leaf::af, true)
       .with(S2Leaf::output_address, output.value() >> kPageShift)
+      // The contiguous hint (DDI 0487 K.a D8.7.1): the caller guarantees the run.
+      .with(S2Leaf::contiguous, options.contiguous)
       .with(S2Leaf::xn, xn_for(attrs.exec_el1, attrs.exec_el0))
       .with(S2Leaf::software, uint64_t{attrs.software});
 }
@@ -278,6 +284,11 @@ S2DescKind classify(uint64_t raw, unsigned level) {
 
 PhysAddr table_address(uint64_t raw) {
   return PhysAddr(S2Table::from_raw(raw).get(S2Table::next_level) << kPageShift);
+}
+
+bool has_contiguous_hint(uint64_t raw, unsigned level) {
+  const S2DescKind kind = classify(raw, level);
+  return (kind == S2DescKind::kBlock || kind == S2DescKind::kPage) && S2Leaf::from_raw(raw).get(S2Leaf::contiguous);
 }
 
 }  // namespace lamina::mm

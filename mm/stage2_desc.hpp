@@ -72,12 +72,34 @@ struct S2DecodedLeaf {
   bool contiguous = false;
 };
 
+// Per-descriptor encoding choices that are not attributes of the memory.
+struct S2LeafOptions {
+  // The contiguous hint (bit 52): this entry is one of a run of
+  // kS2ContiguousEntries entries that the caller keeps uniform (see
+  // s2_contiguous_level()). The codec only sets the bit: the run's shape is
+  // the caller's to guarantee (mm/stage2.cpp).
+  bool contiguous = false;
+
+  friend constexpr bool operator==(const S2LeafOptions&, const S2LeafOptions&) = default;
+};
+
+// The contiguous hint, 4K granule (DDI 0487 K.a D8.7.1 "The Contiguous
+// bit"): a run is 16 adjacent entries of one table (16 x 4 KiB = 64 KiB at
+// level 3, 16 x 2 MiB = 32 MiB at level 2), all valid, with the same
+// attributes and permissions, contiguous output addresses, and the run's
+// IPA and output aligned to 16 x the entry size. Software that breaks any of
+// that must first take the whole run down with break-before-make.
+inline constexpr unsigned kS2ContiguousEntries = 16;
+
 // Encodes a block (levels 1, 2) or page (level 3) descriptor mapping
 // `output` with `attrs`; AF is set (lamina does not use hardware AF
 // management). Device mappings are encoded as such whatever `shareability`
 // says (the architecture treats Device memory as outer shareable).
+// `options.contiguous` sets the contiguous hint; decode_leaf() reports it
+// back in S2DecodedLeaf::contiguous.
 [[nodiscard]] Result<arch::S2Leaf, CodecError> encode_leaf(PhysAddr output, unsigned level,
-                                                           const S2Attrs& attrs, S2CodecConfig config);
+                                                           const S2Attrs& attrs, S2CodecConfig config,
+                                                           S2LeafOptions options = {});
 
 // Decodes a leaf descriptor at `level` back to the abstract form.
 [[nodiscard]] Result<S2DecodedLeaf, CodecError> decode_leaf(uint64_t raw, unsigned level, S2CodecConfig config);
@@ -108,9 +130,23 @@ enum class S2DescKind : uint8_t { kInvalid, kTable, kBlock, kPage };
 
 [[nodiscard]] PhysAddr table_address(uint64_t raw);
 
+// Whether `raw` is a leaf at `level` with the contiguous hint set (cheaper
+// than decode_leaf() for walks that only look for runs).
+[[nodiscard]] bool has_contiguous_hint(uint64_t raw, unsigned level);
+
 // Bytes covered by one entry at `level` (4K granule).
 [[nodiscard]] constexpr uint64_t s2_entry_size(unsigned level) {
   return uint64_t{1} << (kPageShift + 9 * (3 - level));
+}
+
+// The levels at which lamina uses the contiguous hint: 2 (32 MiB runs of
+// 2 MiB blocks) and 3 (64 KiB runs of pages). Level 1 (16 GiB runs of 1 GiB
+// blocks) is left out: such runs hardly ever occur in a VM's IPA space.
+[[nodiscard]] constexpr bool s2_contiguous_level(unsigned level) { return level == 2 || level == 3; }
+
+// Bytes covered by one contiguous run at `level`.
+[[nodiscard]] constexpr uint64_t s2_contiguous_size(unsigned level) {
+  return uint64_t{kS2ContiguousEntries} * s2_entry_size(level);
 }
 
 }  // namespace lamina::mm

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "arch/regs/stage2_desc.hpp"
@@ -107,6 +108,7 @@ struct State {
   std::unordered_multimap<uint64_t, ItemRef> leaf_index;   // key(vmid, level, lo) of unissued items
   std::unordered_multimap<uint64_t, ItemRef> table_index;
   std::unordered_map<uintptr_t, Ref> slot_record;  // slot -> its latest break
+  std::unordered_set<uintptr_t> touched_runs;  // first slot of each contiguous run a hinted store touched
   std::string violation;
   uint64_t seq = 0;
   std::function<void()> store_hook;
@@ -323,6 +325,107 @@ void forget_subtree(State& s, uint16_t vmid, uint64_t raw, unsigned level) {
   for (const uintptr_t page : pages) s.pages.erase(page);
 }
 
+// --- the contiguous hint (DDI 0487 K.a D8.7.1 "The Contiguous bit") ---------
+// A run is the 16 aligned entries of one table page holding a slot.
+constexpr unsigned kRunEntries = 16;
+
+[[nodiscard]] bool is_leaf(uint64_t raw, unsigned level) {
+  const S2DescKind kind = mm::classify(raw, level);
+  return kind == S2DescKind::kBlock || kind == S2DescKind::kPage;
+}
+
+[[nodiscard]] bool hinted(uint64_t raw, unsigned level) {
+  return is_leaf(raw, level) && arch::S2Leaf(raw).get(arch::S2Leaf::contiguous);
+}
+
+[[nodiscard]] unsigned run_index(const uint64_t* slot) {
+  return static_cast<unsigned>(((reinterpret_cast<uintptr_t>(slot) & ~kHostPageMask) / sizeof(uint64_t)) %
+                               kRunEntries);
+}
+
+// Whether `a` at run index `i` and `b` at run index `j` belong to one
+// well-formed run: both hinted leaves, the same attributes, outputs
+// contiguous, the run's output aligned to its size.
+[[nodiscard]] bool consistent(uint64_t a, unsigned i, uint64_t b, unsigned j, unsigned level) {
+  if (!hinted(a, level) || !hinted(b, level)) return false;
+  const arch::S2Leaf la(a);
+  const arch::S2Leaf lb(b);
+  if (la.with(arch::S2Leaf::output_address, uint64_t{0}).raw() != lb.with(arch::S2Leaf::output_address, uint64_t{0}).raw())
+    return false;
+  const uint64_t size = mm::s2_entry_size(level);
+  const uint64_t oa = la.get(arch::S2Leaf::output_address) << mm::kPageShift;
+  const uint64_t ob = lb.get(arch::S2Leaf::output_address) << mm::kPageShift;
+  return oa - i * size == ob - j * size && mm::is_aligned(oa - i * size, kRunEntries * size);
+}
+
+// A store of valid `value` into `slot` (run index i) must agree with every
+// valid entry of its run whenever either carries the hint, and a store into
+// a run that was hinted must wait for the whole run's break.
+void check_run_store(State& s, const PageInfo& info, const uint64_t* slot, uint64_t old, uint64_t value) {
+  const unsigned level = info.level;
+  const unsigned i = run_index(slot);
+  const uint64_t* first = slot - i;
+  const uint64_t ipa = slot_ipa(info, slot);
+  if (hinted(old, level) || hinted(value, level)) s.touched_runs.insert(reinterpret_cast<uintptr_t>(first));
+  if (mm::classify(value, level) == S2DescKind::kInvalid) return;
+  // Was this slot's last break one of a hinted entry (the run was taken down)?
+  bool after_run_break = false;
+  if (mm::classify(old, level) != S2DescKind::kInvalid) {
+    // an in-place change: no break of its own
+  } else if (const auto it = s.slot_record.find(reinterpret_cast<uintptr_t>(slot)); it != s.slot_record.end()) {
+    const Record* r = live(s, it->second);
+    after_run_break = r != nullptr && r->phase != Phase::kDone && hinted(r->prev, level);
+  }
+  const bool check_breaks = after_run_break || hinted(value, level);
+  for (unsigned j = 0; j < kRunEntries; ++j) {
+    if (j == i) continue;
+    const uint64_t other = __atomic_load_n(&first[j], __ATOMIC_RELAXED);
+    if (mm::classify(other, level) != S2DescKind::kInvalid) {
+      if ((hinted(value, level) || hinted(other, level)) && !consistent(value, i, other, j, level))
+        violate(s, format("slot %p (VMID %u, IPA 0x%" PRIx64 ", level %u): 0x%016" PRIx64 " stored while entry %u "
+                          "of its contiguous run holds 0x%016" PRIx64 ": a run with the hint must be broken whole "
+                          "(all %u entries invalid and invalidated) before any entry of it changes",
+                          static_cast<const void*>(slot), info.vmid, ipa, level, value, j, other, kRunEntries));
+      continue;
+    }
+    if (!check_breaks) continue;
+    const auto it = s.slot_record.find(reinterpret_cast<uintptr_t>(&first[j]));
+    if (it == s.slot_record.end()) continue;
+    const Record* r = live(s, it->second);
+    if (r != nullptr && r->phase != Phase::kDone && hinted(r->prev, level))
+      violate(s, format("slot %p (VMID %u, IPA 0x%" PRIx64 ", level %u): 0x%016" PRIx64 " made before the break "
+                        "of entry %u (0x%016" PRIx64 ") of its contiguous run completed",
+                        static_cast<const void*>(slot), info.vmid, ipa, level, value, j, r->prev));
+  }
+}
+
+// At a quiescent point: every run a hinted store touched is either free of
+// the hint or whole (16 valid, consistent, hinted entries).
+void check_touched_runs(State& s) {
+  for (const uintptr_t key : s.touched_runs) {
+    const auto* first = reinterpret_cast<const uint64_t*>(key);
+    const PageInfo* page = page_of(s, first);
+    if (page == nullptr || page->state == PageState::kDetached || page->state == PageState::kDetachedDone) continue;
+    const unsigned level = page->level;
+    uint64_t raw[kRunEntries];
+    bool any = false;
+    for (unsigned j = 0; j < kRunEntries; ++j) {
+      raw[j] = __atomic_load_n(&first[j], __ATOMIC_RELAXED);
+      any = any || hinted(raw[j], level);
+    }
+    if (!any) continue;
+    for (unsigned j = 0; j < kRunEntries; ++j) {
+      // consistent(raw[0], 0, raw[0], 0) checks entry 0 is hinted and the run's output aligned.
+      if (consistent(raw[0], 0, raw[j], j, level)) continue;
+      violate(s, format("contiguous run at IPA 0x%" PRIx64 " (VMID %u, level %u): entry %u is 0x%016" PRIx64
+                        ": an entry with the hint is not part of a whole uniform run of %u",
+                        slot_ipa(*page, first), page->vmid, level, j, raw[j], kRunEntries));
+      break;
+    }
+  }
+  s.touched_runs.clear();
+}
+
 void check_store(State& s, const PageInfo& info, uint64_t* slot, uint64_t old, uint64_t value) {
   const uint64_t ipa = slot_ipa(info, slot);
   const unsigned level = info.level;
@@ -335,6 +438,7 @@ void check_store(State& s, const PageInfo& info, uint64_t* slot, uint64_t old, u
     violate(s, format("store 0x%016" PRIx64 " into slot %p (IPA 0x%" PRIx64 ", level %u) of a table whose "
                       "unlinking is not yet invalidated", value, static_cast<const void*>(slot), ipa, level));
   const uintptr_t key = reinterpret_cast<uintptr_t>(slot);
+  if (level >= 1 && old != value) check_run_store(s, info, slot, old, value);
   if (old_valid && new_valid && old != value) {
     if (needs_break(old, value, level)) {
       violate(s, format("slot %p (VMID %u, IPA 0x%" PRIx64 ", level %u): valid 0x%016" PRIx64
@@ -526,6 +630,7 @@ void clear_records(State& s) {
   s.leaf_index.clear();
   s.table_index.clear();
   s.slot_record.clear();
+  s.touched_runs.clear();
 }
 
 }  // namespace
@@ -618,6 +723,8 @@ void Stage2Recorder::note_table_free(mm::PhysAddr pa, const uint64_t* host, unsi
 std::string Stage2Recorder::check_break_before_make() {
   State& s = state();
   std::lock_guard lock(s.mutex);
+  if (!s.violation.empty()) return s.violation;
+  check_touched_runs(s);
   if (!s.violation.empty()) return s.violation;
   prune(s, s.pending);
   for (const Ref ref : s.pending) {

@@ -29,6 +29,17 @@
 //     followed the last store into that address space.
 //  4. Nothing is stored into a table whose unlinking is still being
 //     invalidated, and no TLBI runs outside enter_vmid()/exit_vmid().
+//  5. The contiguous hint (DDI 0487 K.a D8.7.1): a run is the 16 aligned
+//     entries of a table page. A valid store into a run where the stored
+//     value or another valid entry has the hint must agree with every valid
+//     entry of the run (all hinted, same attributes, contiguous outputs, the
+//     run's output aligned to 16 x the entry size): changing one entry of a
+//     hinted run (in place, or by a break of that entry alone) is reported.
+//     A store into a slot whose hinted entry was broken must wait until the
+//     breaks of all the run's broken entries completed (the whole run was
+//     invalidated first). And at check_break_before_make() every run that a
+//     hinted store touched is either free of the hint or whole (an unmap of
+//     one entry that leaves 15 hinted ones is reported).
 //
 // To know which IPA and level a slot translates, the recorder follows the
 // tables: track() registers a root (and how to turn a table PA into a host

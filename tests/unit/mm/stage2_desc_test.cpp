@@ -508,6 +508,49 @@ TEST(Stage2DescCodec, DecodeIgnoresBitsWithoutMeaningAndReportsContiguous) {
   EXPECT_FALSE(base.value().contiguous);
 }
 
+// The contiguous hint: S2LeafOptions sets bit 52 and nothing else, at every
+// leaf level; decode reports it; decode -> encode round-trips it; the
+// four-argument call is the same as options {} (no hint).
+TEST(Stage2DescCodec, ContiguousHintRoundTripsAndSetsOnlyBit52) {
+  for (S2CodecConfig c : kConfigs)
+    for (unsigned level = 1; level <= 3; ++level)
+      for (const S2Attrs& a : {kS2GuestRam, kS2GuestDevice}) {
+        const uint64_t pa = 5 * entry_size(level);
+        const auto plain = encode_leaf(PhysAddr(pa), level, a, c);
+        const auto none = encode_leaf(PhysAddr(pa), level, a, c, S2LeafOptions{});
+        const auto hint = encode_leaf(PhysAddr(pa), level, a, c, S2LeafOptions{true});
+        ASSERT_TRUE(plain.ok() && none.ok() && hint.ok());
+        EXPECT_EQ(plain.value().raw(), none.value().raw());
+        EXPECT_EQ(hint.value().raw(), plain.value().raw() | kBitContiguous) << level;
+        EXPECT_FALSE(has_contiguous_hint(plain.value().raw(), level));
+        EXPECT_TRUE(has_contiguous_hint(hint.value().raw(), level));
+        const auto d = decode_leaf(hint.value().raw(), level, c);
+        ASSERT_TRUE(d.ok());
+        EXPECT_TRUE(d.value().contiguous);
+        EXPECT_EQ(d.value().output.value(), pa);
+        EXPECT_TRUE(d.value().attrs == canonical_s2_attrs(a));
+        const auto again = encode_leaf(d.value().output, level, d.value().attrs, c, S2LeafOptions{d.value().contiguous});
+        ASSERT_TRUE(again.ok());
+        EXPECT_EQ(again.value().raw(), hint.value().raw());
+      }
+  // A table descriptor never has the hint.
+  EXPECT_FALSE(has_contiguous_hint(encode_table(PhysAddr(0x1000)).raw(), 2));
+  EXPECT_FALSE(has_contiguous_hint(kBitContiguous | 0b11, 2));  // a table at level 2
+  EXPECT_TRUE(has_contiguous_hint(kBitContiguous | 0b11, 3));   // a page at level 3
+  EXPECT_FALSE(has_contiguous_hint(kBitContiguous, 3));         // invalid
+}
+
+// The run sizes: 64 KiB of pages, 32 MiB of 2 MiB blocks; level 1 unused.
+TEST(Stage2DescCodec, ContiguousRunGeometry) {
+  EXPECT_EQ(kS2ContiguousEntries, 16u);
+  EXPECT_EQ(s2_contiguous_size(3), uint64_t{64} << 10);
+  EXPECT_EQ(s2_contiguous_size(2), uint64_t{32} << 20);
+  EXPECT_FALSE(s2_contiguous_level(0));
+  EXPECT_FALSE(s2_contiguous_level(1));
+  EXPECT_TRUE(s2_contiguous_level(2));
+  EXPECT_TRUE(s2_contiguous_level(3));
+}
+
 // ---- Table descriptors. ----
 
 TEST(Stage2DescCodec, TableDescriptorHasOnlyValidTableAndAddress) {

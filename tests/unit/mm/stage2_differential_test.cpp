@@ -224,9 +224,9 @@ class Runner {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("stage2 differential: ops=%" PRIu64 " seed=%" PRIu64 " lookups=%" PRIu64 " full_checks=%" PRIu64
                 " maps=%" PRIu64 " unmaps=%" PRIu64 " protects=%" PRIu64 " table_allocations=%zu peak_table_pages=%" PRIu64
-                " bbm_checked_ops=1/%" PRIu64 " time=%.1fs\n",
+                " bbm_checked_ops=1/%" PRIu64 " contiguous_runs_seen=%" PRIu64 " time=%.1fs\n",
                 config_.ops, config_.seed, lookups_, full_checks_, maps_, unmaps_, protects_, memory_.allocations(), peak_pages_,
-                config_.bbm_sample, seconds);
+                config_.bbm_sample, contiguous_runs_, seconds);
   }
 
  private:
@@ -321,6 +321,37 @@ class Runner {
     if (s2_.table_pages() > peak_pages_) peak_pages_ = s2_.table_pages();
   }
 
+  // The contiguous hint's invariant: a leaf with the hint is one of 16 leaves
+  // of its level, at IPAs aligned to the run's size, all with the hint, the
+  // same attributes and contiguous outputs aligned to the run's size.
+  // census.leaves is in IPA order, so a run is 16 consecutive leaves.
+  void check_contiguous_runs(const FakeS2TableMemory::Census& census) {
+    const auto& leaves = census.leaves;
+    for (size_t k = 0; k < leaves.size(); ++k) {
+      const auto first = decode_leaf(leaves[k].raw, leaves[k].level, {});
+      ASSERT_TRUE(first.ok()) << where();
+      if (!first.value().contiguous) continue;
+      ++contiguous_runs_;
+      const unsigned level = leaves[k].level;
+      const uint64_t size = s2_entry_size(level);
+      ASSERT_TRUE(s2_contiguous_level(level)) << where() << ": hint at level " << level;
+      ASSERT_TRUE(is_aligned(leaves[k].ipa, s2_contiguous_size(level)))
+          << where() << ": hinted leaf at IPA 0x" << std::hex << leaves[k].ipa << " does not start a run";
+      ASSERT_TRUE(first.value().output.is_aligned(s2_contiguous_size(level))) << where();
+      ASSERT_LE(k + kS2ContiguousEntries, leaves.size()) << where();
+      for (unsigned j = 1; j < kS2ContiguousEntries; ++j) {
+        const auto& leaf = leaves[k + j];
+        const auto d = decode_leaf(leaf.raw, leaf.level, {});
+        ASSERT_TRUE(d.ok()) << where();
+        ASSERT_TRUE(leaf.level == level && leaf.ipa == leaves[k].ipa + j * size && d.value().contiguous &&
+                    d.value().attrs == first.value().attrs &&
+                    d.value().output == first.value().output.offset(j * size))
+            << where() << ": run at IPA 0x" << std::hex << leaves[k].ipa << " broken at entry " << std::dec << j;
+      }
+      k += kS2ContiguousEntries - 1;
+    }
+  }
+
   // The tables, walked independently, against the model.
   void full_check() {
     ++full_checks_;
@@ -329,6 +360,8 @@ class Runner {
     ASSERT_EQ(census.empty_tables, 0u) << where() << ": an empty table was not freed";
     ASSERT_EQ(census.table_pages, s2_.table_pages()) << where();
     ASSERT_EQ(memory_.live_pages(), s2_.table_pages()) << where() << ": a table page leaked";
+    check_contiguous_runs(census);
+    if (::testing::Test::HasFatalFailure()) return;
     std::vector<Span> tables;
     for (const auto& leaf : census.leaves) {
       const auto decoded = decode_leaf(leaf.raw, leaf.level, {});
@@ -359,6 +392,7 @@ class Runner {
   uint64_t unmaps_ = 0;
   uint64_t protects_ = 0;
   uint64_t peak_pages_ = 0;
+  uint64_t contiguous_runs_ = 0;  // hinted runs seen by the full checks (summed)
 };
 
 uint64_t seed_or(uint64_t fallback) {
