@@ -17,6 +17,7 @@
 #include "arch/regs/cptr_el2.hpp"
 #include "arch/regs/el1_regs.hpp"
 #include "arch/regs/hcr_el2.hpp"
+#include "arch/regs/hpfar_el2.hpp"
 #include "arch/regs/id_regs.hpp"
 #include "arch/regs/mair.hpp"
 #include "arch/regs/mdcr_el2.hpp"

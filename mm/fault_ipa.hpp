@@ -21,7 +21,7 @@ namespace lamina::mm {
 // DataAbort/InstructionAbort). HPFAR.NS and RES0 bits are ignored. Pure;
 // never fails.
 [[nodiscard]] constexpr IntermediatePhysAddr faulting_ipa(arch::HpfarEl2 hpfar, uint64_t far) {
-  const uint64_t page = hpfar.get(arch::HpfarEl2Layout::fipa) << kPageShift;
+  const uint64_t page = hpfar.get(arch::HpfarEl2::fipa) << kPageShift;
   return IntermediatePhysAddr(page | (far & (kPageSize - 1)));
 }
 

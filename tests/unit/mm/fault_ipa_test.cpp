@@ -11,15 +11,15 @@ namespace lamina::mm {
 namespace {
 
 using arch::HpfarEl2;
-using arch::HpfarEl2Layout;
 
-TEST(HpfarEl2Layout, FieldsMatchTheArmArm) {
-  arch::test::expect_layout<HpfarEl2Layout>({{"fipa", 43, 4}, {"ns", 63, 63}});
-  EXPECT_EQ(HpfarEl2Layout::kRes0, arch::test::bits({0, 1, 2, 3}) | (((uint64_t{1} << 19) - 1) << 44));
-  EXPECT_EQ(HpfarEl2::from_raw(~uint64_t{0}).get(HpfarEl2Layout::fipa), (uint64_t{1} << 40) - 1);
-  EXPECT_EQ(HpfarEl2::from_raw(uint64_t{1} << 63).get(HpfarEl2Layout::fipa), 0u);
-  EXPECT_TRUE(HpfarEl2::from_raw(uint64_t{1} << 63).get(HpfarEl2Layout::ns));
-  EXPECT_EQ(HpfarEl2().with(HpfarEl2Layout::fipa, uint64_t{0x1234}).raw(), 0x12340u);
+TEST(HpfarEl2, FieldsMatchTheArmArm) {
+  arch::test::expect_layout<HpfarEl2>({{"fipa", 43, 4}, {"ns", 63, 63}});
+  EXPECT_EQ(HpfarEl2::kRes0, arch::test::bits({0, 1, 2, 3}) | (((uint64_t{1} << 19) - 1) << 44));
+  EXPECT_STREQ(HpfarEl2::kName, "HPFAR_EL2");
+  EXPECT_EQ(HpfarEl2::from_raw(~uint64_t{0}).get(HpfarEl2::fipa), (uint64_t{1} << 40) - 1);
+  EXPECT_EQ(HpfarEl2::from_raw(uint64_t{1} << 63).get(HpfarEl2::fipa), 0u);
+  EXPECT_TRUE(HpfarEl2::from_raw(uint64_t{1} << 63).get(HpfarEl2::ns));
+  EXPECT_EQ(HpfarEl2().with(HpfarEl2::fipa, uint64_t{0x1234}).raw(), 0x12340u);
 }
 
 TEST(FaultingIpa, PageFromHpfarOffsetFromFar) {
