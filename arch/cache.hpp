@@ -1,6 +1,7 @@
-// Cache and TLB maintenance sequences, each a named function with its
-// barriers inside. EL2-only.
-// DDI 0487 K.a D7.5 "Cache support" and D8.13 "Translation Lookaside Buffers".
+// Cache maintenance sequences, each a named function with its barriers
+// inside. EL2-only. (TLB maintenance: arch/tlbi.hpp for stage 2; lamina's own
+// EL2 map is only invalidated by the MMU-on sequence in boot/entry.S.)
+// DDI 0487 K.a D7.5 "Cache support".
 #pragma once
 
 #include <cstdint>
@@ -44,25 +45,6 @@ inline void invalidate_dcache_to_poc(uint64_t va, uint64_t size) {
 inline void invalidate_icache_local() {
   asm volatile("ic iallu" ::: "memory");
   dsb_nsh();
-  isb();
-}
-
-// Invalidate every EL2 stage-1 TLB entry on this CPU. TLBI ALLE2 only
-// touches lamina's own translations, never a guest's.
-// The DSB before orders earlier table writes; the DSB after waits for the
-// invalidation to complete; the ISB makes later fetches use the result.
-inline void invalidate_all_el2_tlb_local() {
-  dsb_ishst();
-  asm volatile("tlbi alle2" ::: "memory");
-  dsb_nsh();
-  isb();
-}
-
-// Same, for every CPU in the inner-shareable domain.
-inline void invalidate_all_el2_tlb() {
-  dsb_ishst();
-  asm volatile("tlbi alle2is" ::: "memory");
-  dsb_ish();
   isb();
 }
 

@@ -1,6 +1,8 @@
 #include "hyp/console.hpp"
 
 #include "arch/pl011.hpp"
+#include "boot/hyp_mmu.hpp"
+#include "hyp/platform/platform.hpp"
 
 namespace lamina::hyp::console {
 
@@ -13,6 +15,20 @@ SpinLock g_lock;
 void attach_pl011(mm::PhysAddr base) {
   arch::Pl011(base.value()).enable_transmit();
   g_pl011_base = base.value();
+}
+
+ConsoleSource attach_from_device_tree(const void* fdt) {
+  auto uart = find_console_uart(fdt);
+  if (uart.ok() && boot::map_device(uart.value().regs).ok()) {
+    attach_pl011(uart.value().regs.base);
+    return ConsoleSource::kDeviceTree;
+  }
+  const mm::PhysAddr fallback(LAMINA_FALLBACK_UART);
+  if (fallback.value() != 0 && boot::map_device({fallback, mm::kPageSize}).ok()) {
+    attach_pl011(fallback);
+    return ConsoleSource::kFallback;
+  }
+  return ConsoleSource::kNone;
 }
 
 bool attached() { return g_pl011_base != 0; }

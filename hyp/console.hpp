@@ -3,12 +3,20 @@
 // output is dropped.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include "hyp/lib/spinlock.hpp"
 #include "mm/addr.hpp"
 
 namespace lamina::hyp::console {
+
+enum class ConsoleSource : uint8_t { kDeviceTree, kFallback, kNone };
+
+// Attaches the console named by the device tree at `fdt` (mapping its
+// registers), else the build's fallback UART (LAMINA_FALLBACK_UART), else
+// none. Uses no EL2 register, so the wrong-EL path can call it too.
+ConsoleSource attach_from_device_tree(const void* fdt);
 
 // Starts using the PL011 at `base`, which must already be mapped as device
 // memory at the same VA (identity map) or the MMU must be off.

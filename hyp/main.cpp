@@ -60,19 +60,13 @@ void report_dt_error(const DtError& error) {
   LOG_ERROR("{}", message);
 }
 
-// Console first: every later problem must be reportable. The DT's console if
-// it has a usable one, else the build's fallback UART (if any).
+// Console first: every later problem must be reportable.
 void attach_console(const void* blob) {
-  auto uart = find_console_uart(blob);
-  if (uart.ok() && boot::map_device(uart.value().regs).ok()) {
-    console::attach_pl011(uart.value().regs.base);
-    return;
-  }
-  if (LAMINA_FALLBACK_UART != 0 && boot::map_device({mm::PhysAddr(LAMINA_FALLBACK_UART), mm::kPageSize}).ok())
-    console::attach_pl011(mm::PhysAddr(LAMINA_FALLBACK_UART));
-  // The reason follows from platform discovery, which fails the same way.
-  LOG_WARN("no usable console in the device tree; using the build's fallback UART {}",
-           mm::PhysAddr(LAMINA_FALLBACK_UART));
+  // On the fallback, the reason follows from platform discovery, which
+  // fails the same way.
+  if (console::attach_from_device_tree(blob) == console::ConsoleSource::kFallback)
+    LOG_WARN("no usable console in the device tree; using the build's fallback UART {}",
+             mm::PhysAddr(LAMINA_FALLBACK_UART));
 }
 
 const char* yes_no(bool b) { return b ? "yes" : "no"; }
@@ -196,11 +190,13 @@ bool map_gic(const GicDesc& g) {
     stop_boot(blob);
   }
   const Platform& platform = g_platform;
+  BootOptions options;
   if (platform.bootargs != nullptr) {
-    const BootOptionsResult opts = parse_boot_options(platform.bootargs);
-    log::set_level(opts.options.log_level);
-    if (!opts.bad_option.empty()) LOG_WARN("ignoring unknown or malformed option '{}'", opts.bad_option);
+    const BootOptionsResult parsed = parse_boot_options(platform.bootargs);
+    options = parsed.options;
+    if (!parsed.bad_option.empty()) LOG_WARN("ignoring unknown or malformed option '{}'", parsed.bad_option);
   }
+  log::set_level(options.log_level);
   log_cpu_features(cpu.features);
   log_platform(platform);
 
@@ -217,13 +213,10 @@ bool map_gic(const GicDesc& g) {
   LOG_INFO("CPUs: {} online of {} in the device tree{}", smp.online, platform.cpu_count,
            smp.failed != 0 ? " (some failed to start)" : "");
 
-  if (platform.bootargs != nullptr) {
-    const SelfTest test = parse_boot_options(platform.bootargs).options.self_test;
-    // The stage-2 check returns and lets boot finish (and power off); the
-    // others crash on purpose.
-    if (test == SelfTest::kStage2At) run_stage2_at_check(platform, cpu.features);
-    else if (test != SelfTest::kNone) run_self_test(test);
-  }
+  // The stage-2 check returns and lets boot finish (and power off); the
+  // others crash on purpose.
+  if (options.self_test == SelfTest::kStage2At) run_stage2_at_check(platform, cpu.features);
+  else if (options.self_test != SelfTest::kNone) run_self_test(options.self_test);
 
   if (platform.psci.conduit == PsciConduit::kNone) {
     // No PSCI (e.g. a Raspberry Pi 4 with the stock firmware stub): lamina

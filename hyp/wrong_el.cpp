@@ -6,7 +6,6 @@
 #include <cstdint>
 
 #include "arch/barrier.hpp"
-#include "boot/hyp_mmu.hpp"
 #include "hyp/console.hpp"
 #include "hyp/firmware.hpp"
 #include "hyp/lib/format.hpp"
@@ -16,13 +15,7 @@ namespace lamina::hyp {
 
 [[noreturn]] void wrong_exception_level(mm::PhysAddr dtb, uint64_t el) {
   const void* blob = mm::to_ptr<const void>(mm::to_va(dtb));
-  auto uart = find_console_uart(blob);
-  if (uart.ok() && boot::map_device(uart.value().regs).ok()) {
-    console::attach_pl011(uart.value().regs.base);
-  } else if (LAMINA_FALLBACK_UART != 0 &&
-             boot::map_device({mm::PhysAddr(LAMINA_FALLBACK_UART), mm::kPageSize}).ok()) {
-    console::attach_pl011(mm::PhysAddr(LAMINA_FALLBACK_UART));
-  }
+  (void)console::attach_from_device_tree(blob);
 
   char line[256];
   fmt::format(line, sizeof(line),

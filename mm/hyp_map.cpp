@@ -36,7 +36,7 @@ constexpr uint64_t kEntriesPerTable = 512;
 }  // namespace
 
 Result<HypPageTable, Error> HypPageTable::create(PageTableMemory memory, unsigned va_bits) {
-  if (va_bits < 32 || va_bits > 48) return Err{Error::kOutOfRange};
+  if (va_bits < 32 || va_bits > arch::kMaxTranslatedAddressBits) return Err{Error::kOutOfRange};
   const PhysAddr root = TRY(memory.alloc(memory.context));
   return HypPageTable(memory, va_bits, stage1_start_level(va_bits), root);
 }
@@ -65,7 +65,7 @@ Status<Error> HypPageTable::map(VirtAddr va, PhysAddr pa, uint64_t size, HypMapA
   uint64_t pa_end = 0;
   if (!checked_add(va.value(), size, &va_end) || !checked_add(pa.value(), size, &pa_end))
     return Err{Error::kOutOfRange};
-  if (va_end > (uint64_t{1} << va_bits_) || pa_end > (uint64_t{1} << 48)) return Err{Error::kOutOfRange};
+  if (va_end > (uint64_t{1} << va_bits_) || pa_end > (uint64_t{1} << arch::kMaxTranslatedAddressBits)) return Err{Error::kOutOfRange};
   if (size == 0) return Ok{};
   return map_level(root_, start_level_, va.value(), pa.value(), size, attrs, overlap);
 }

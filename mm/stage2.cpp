@@ -638,7 +638,7 @@ struct Stage2::Impl::UnmapVisitor {
 
   Result<uint64_t, Error> operator()(uint64_t sub_ipa, unsigned sub_level, PhysAddr sub_output,
                                      const S2Attrs& block_attrs) const {
-    const bool inside = sub_ipa >= start && sub_ipa + s2_entry_size(sub_level) <= end;
+    const bool inside = s2_entry_inside(sub_ipa, sub_level, start, end);
     if (inside) return kInvalidDescriptor;
     return encode(sub_output, sub_level, block_attrs, s2.config_.codec, run_outside(sub_ipa, sub_level, start, end));
   }
@@ -656,7 +656,7 @@ struct Stage2::Impl::UnmapVisitor {
           // The run goes down whole; what stays mapped comes back without the hint.
           const auto remake = [this](uint64_t ipa, unsigned level, const S2DecodedLeaf& old,
                                      bool) -> Result<uint64_t, Error> {
-            if (ipa >= start && ipa + s2_entry_size(level) <= end) return kInvalidDescriptor;
+            if (s2_entry_inside(ipa, level, start, end)) return kInvalidDescriptor;
             return encode(old.output, level, old.attrs, s2.config_.codec);
           };
           e.old = TRY(break_run(s2, batch, e, remake));
@@ -687,7 +687,7 @@ struct Stage2::Impl::ProtectVisitor {
 
   Result<uint64_t, Error> operator()(uint64_t sub_ipa, unsigned sub_level, PhysAddr sub_output,
                                      const S2Attrs& block_attrs) const {
-    const bool inside = sub_ipa >= start && sub_ipa + s2_entry_size(sub_level) <= end;
+    const bool inside = s2_entry_inside(sub_ipa, sub_level, start, end);
     const bool hint = run_inside(sub_ipa, sub_level, start, end) || run_outside(sub_ipa, sub_level, start, end);
     return encode(sub_output, sub_level, inside ? attrs : block_attrs, s2.config_.codec, hint);
   }
@@ -697,7 +697,7 @@ struct Stage2::Impl::ProtectVisitor {
   // attributes, without the hint.
   [[nodiscard]] Result<uint64_t, Error> remake(uint64_t ipa, unsigned level, const S2DecodedLeaf& old,
                                                bool whole) const {
-    if (ipa >= start && ipa + s2_entry_size(level) <= end)
+    if (s2_entry_inside(ipa, level, start, end))
       return encode(old.output, level, attrs, s2.config_.codec, whole && run_inside(ipa, level, start, end));
     return encode(old.output, level, old.attrs, s2.config_.codec);
   }
@@ -765,7 +765,7 @@ Status<Error> Stage2::init(const Config& config, S2TableMemory memory) {
   if (table_pages_ != 0) return Err{Error::kAlreadyMapped};
   const Stage2Geometry& g = config.geometry;
   if (memory.alloc == nullptr || memory.free == nullptr || memory.table == nullptr) return Err{Error::kOutOfRange};
-  if (g.ipa_bits < 32 || g.ipa_bits > 48 || g.start_level > 2 || g.levels != 4 - g.start_level ||
+  if (g.ipa_bits < 32 || g.ipa_bits > arch::kMaxTranslatedAddressBits || g.start_level > 2 || g.levels != 4 - g.start_level ||
       g.concatenated_tables == 0 || g.concatenated_tables > 16 || !is_power_of_two(g.concatenated_tables))
     return Err{Error::kOutOfRange};
   // The root's entries must fill at most its concatenated pages.
@@ -804,7 +804,7 @@ Status<Error> Stage2::map(IntermediatePhysAddr ipa, PhysAddr pa, uint64_t size, 
   TRY(check_ipa_range(ipa.value(), size, config_.geometry.ipa_bits));
   if (!pa.is_aligned(kPageSize)) return Err{Error::kMisaligned};
   uint64_t pa_end = 0;
-  if (!checked_add(pa.value(), size, &pa_end) || pa_end > (uint64_t{1} << 48)) return Err{Error::kOutOfRange};
+  if (!checked_add(pa.value(), size, &pa_end) || pa_end > (uint64_t{1} << arch::kMaxTranslatedAddressBits)) return Err{Error::kOutOfRange};
   const S2Attrs canonical = TRY(canonical_attrs(attrs, config_.codec));
   Guard guard(lock_);
   if (!guard.held()) return Err{kLockReentered};

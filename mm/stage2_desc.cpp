@@ -45,7 +45,7 @@ using arch::Shareability;
 // Output addresses are 48 bits: lamina uses the 4K granule without FEAT_LPA2
 // (VTCR_EL2.DS == 0), so OA[51:48] has no place in the descriptor.
 // DDI 0487 K.a D8.3.1 "VMSAv8-64 descriptor formats" (output address fields).
-constexpr uint64_t kOutputLimit = uint64_t{1} << 48;
+constexpr uint64_t kOutputLimit = uint64_t{1} << arch::kMaxTranslatedAddressBits;
 constexpr uint64_t kMaxSoftware = 0xf;  // S2Leaf::software is 4 bits, [58:55]
 
 // Stage-2 MemAttr[3:0] values lamina writes. Stage 2 has no MAIR: the memory

@@ -10,7 +10,7 @@ constexpr unsigned kMaxConcatBits = 4;  // up to 16 concatenated tables
 
 Result<Stage2Geometry, GeometryError> stage2_geometry(unsigned ipa_bits) {
   if (ipa_bits < 32) return Err{GeometryError::kIpaTooSmall};
-  if (ipa_bits > 48) return Err{GeometryError::kIpaTooLarge};
+  if (ipa_bits > arch::kMaxTranslatedAddressBits) return Err{GeometryError::kIpaTooLarge};
 
   Stage2Geometry g;
   g.ipa_bits = ipa_bits;
@@ -41,7 +41,7 @@ const char* geometry_error_name(GeometryError e) {
 Result<Stage2Geometry, GeometryError> stage2_geometry_for(arch::PhysAddrSize parange, unsigned requested_ipa_bits) {
   const unsigned pa_bits = arch::phys_addr_bits(parange);
   if (pa_bits == 0) return Err{GeometryError::kReservedPhysAddrSize};
-  if (requested_ipa_bits == 0) return stage2_geometry(pa_bits > 48 ? 48 : pa_bits);
+  if (requested_ipa_bits == 0) return stage2_geometry(arch::usable_address_bits(pa_bits));
   if (requested_ipa_bits > pa_bits) return Err{GeometryError::kIpaAbovePhysical};
   return stage2_geometry(requested_ipa_bits);
 }

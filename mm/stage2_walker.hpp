@@ -60,6 +60,11 @@ enum class S2WalkNext : uint8_t {
   kSkip,      // do not call LEAF for, or descend into, this entry
 };
 
+// The entry at `ipa` (aligned to its size), `level` lies wholly inside [start, end).
+[[nodiscard]] inline bool s2_entry_inside(uint64_t ipa, unsigned level, uint64_t start, uint64_t end) {
+  return ipa >= start && ipa + s2_entry_size(level) <= end;
+}
+
 // The entry being visited.
 struct S2WalkEntry {
   uint64_t* slot = nullptr;
@@ -72,9 +77,7 @@ struct S2WalkEntry {
   [[nodiscard]] uint64_t size() const { return s2_entry_size(level); }
   [[nodiscard]] uint64_t end() const { return ipa + size(); }
   // The entry lies entirely inside [start, end).
-  [[nodiscard]] bool inside(uint64_t start, uint64_t end_ipa) const {
-    return ipa >= start && this->end() <= end_ipa;
-  }
+  [[nodiscard]] bool inside(uint64_t start, uint64_t end_ipa) const { return s2_entry_inside(ipa, level, start, end_ipa); }
 };
 
 [[nodiscard]] inline uint64_t s2_load_descriptor(const uint64_t* slot) {

@@ -57,6 +57,15 @@ enum class PhysAddrSize : uint64_t {
   return 0;
 }
 
+// lamina uses the 4K granule without FEAT_LPA2, so every address it
+// translates (EL2 VA, IPA, output address) has at most 48 bits.
+inline constexpr unsigned kMaxTranslatedAddressBits = 48;
+
+// A CPU's PA size as lamina can use it: capped at kMaxTranslatedAddressBits.
+[[nodiscard]] constexpr unsigned usable_address_bits(unsigned pa_bits) {
+  return pa_bits > kMaxTranslatedAddressBits ? kMaxTranslatedAddressBits : pa_bits;
+}
+
 // Largest encoding not above `bits` (bits >= 32).
 [[nodiscard]] constexpr PhysAddrSize phys_addr_size_for_bits(unsigned bits) {
   if (bits >= 56) return PhysAddrSize::k56Bits;

@@ -68,8 +68,8 @@ VtcrEl2 vtcr_el2_value(const mm::Stage2Geometry& g, const CpuFeatures& f) {
       .with(VtcrEl2::vs, f.vmid_bits == 16);
 }
 
-unsigned default_ipa_bits(const CpuFeatures& f) { return f.pa_bits > 48 ? 48 : f.pa_bits; }
+unsigned default_ipa_bits(const CpuFeatures& f) { return usable_address_bits(f.pa_bits); }
 
-unsigned hyp_va_bits(const CpuFeatures& f) { return f.pa_bits > 48 ? 48 : f.pa_bits; }
+unsigned hyp_va_bits(const CpuFeatures& f) { return usable_address_bits(f.pa_bits); }
 
 }  // namespace lamina::hyp
