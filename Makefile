@@ -41,7 +41,7 @@ FALLBACK_PSCI_DEF := $(if $(filter smc,$(LAMINA_FALLBACK_PSCI)),1,$(if $(filter 
 
 # Sources: every .S/.cpp under the EL2 directories (one concept per file;
 # adding a file needs no Makefile change).
-EL2_DIRS := boot arch arch/el2 mm hyp hyp/lib hyp/platform hyp/cpu hyp/rt
+EL2_DIRS := boot arch arch/el2 mm hyp hyp/lib hyp/platform hyp/cpu hyp/vm hyp/trap hyp/dev hyp/rt
 SRCS := $(filter-out boot/asm_offsets.cpp,$(foreach d,$(EL2_DIRS),$(wildcard $(d)/*.cpp $(d)/*.S)))
 OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SRCS))
 DEPS := $(OBJS:.o=.d) $(BUILD)/generated/asm_offsets.s.d
@@ -119,6 +119,8 @@ $(BUILD)/tests/jump_stub.bin: tests/boot/jump_stub.S
 	$(Q)$(CXX) $(ARCH_FLAGS) -nostdlib -static -Wl,-Ttext=0 -Wl,--build-id=none -o $(BUILD)/tests/jump_stub.elf $<
 	$(Q)$(OBJCOPY) -O binary $(BUILD)/tests/jump_stub.elf $@
 
+include tests/guest/guests.mk
+
 run: setup all
 	$(Q)scripts/lamina-qemu --interactive
 
@@ -128,7 +130,7 @@ debug: setup all
 gdb:
 	$(Q)gdb-multiarch -q -x scripts/gdb-lamina.gdb
 
-test: setup all $(BUILD)/tests/jump_stub.bin
+test: setup all guests $(BUILD)/tests/jump_stub.bin
 	$(Q)cmake -S tests -B $(BUILD)/host -DLAMINA_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	$(Q)cmake --build $(BUILD)/host -j$(JOBS)
 	$(Q)cd $(BUILD)/host && ctest --output-on-failure -j$(JOBS) --timeout 300

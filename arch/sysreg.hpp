@@ -18,6 +18,7 @@
 #include "arch/regs/el1_regs.hpp"
 #include "arch/regs/hcr_el2.hpp"
 #include "arch/regs/hpfar_el2.hpp"
+#include "arch/regs/id_aa64_regs.hpp"
 #include "arch/regs/id_regs.hpp"
 #include "arch/regs/mair.hpp"
 #include "arch/regs/mdcr_el2.hpp"
@@ -79,6 +80,7 @@ LAMINA_BIND_SYSREG(IdAa64Mmfr0, "id_aa64mmfr0_el1")
 LAMINA_BIND_SYSREG(IdAa64Mmfr1, "id_aa64mmfr1_el1")
 LAMINA_BIND_SYSREG(IdAa64Mmfr2, "id_aa64mmfr2_el1")
 LAMINA_BIND_SYSREG(IdAa64Pfr0, "id_aa64pfr0_el1")
+LAMINA_BIND_SYSREG(IdAa64Pfr1, "id_aa64pfr1_el1")
 LAMINA_BIND_SYSREG(IdAa64Dfr0, "id_aa64dfr0_el1")
 LAMINA_BIND_SYSREG(MidrEl1, "midr_el1")
 LAMINA_BIND_SYSREG(MpidrEl1, "mpidr_el1")

@@ -8,6 +8,7 @@
 #include "boot/secondary_boot.hpp"
 #include "hyp/exception_frame.hpp"
 #include "hyp/percpu.hpp"
+#include "hyp/vcpu_context.hpp"
 
 #define DEFINE(sym, val) asm volatile("\n.ascii \"->" #sym " %0\"" ::"i"(static_cast<long>(val)))
 
@@ -32,6 +33,12 @@ extern "C" void asm_offsets() {
   DEFINE(PERCPU_STACK_LIMIT, offsetof(hyp::PerCpu, stack_limit));
   DEFINE(PERCPU_EMERGENCY_SP, offsetof(hyp::PerCpu, emergency_sp));
   DEFINE(CPU_STACK_STRIDE, sizeof(hyp::CpuStack));
+  DEFINE(PERCPU_GUEST_REGS, offsetof(hyp::PerCpu, guest_regs));
+
+  // hyp/guest_entry.S and hyp/fpsimd.S.
+  DEFINE(GUEST_PC, offsetof(hyp::GuestRegs, pc));
+  DEFINE(HOST_FRAME_SIZE, 96);  // x19..x30, kept 16-byte aligned
+  DEFINE(FPSIMD_FPSR, offsetof(hyp::FpsimdState, fpsr));
 
   DEFINE(SB_MPIDR, offsetof(boot::SecondaryBoot, mpidr));
   DEFINE(SB_PERCPU, offsetof(boot::SecondaryBoot, percpu));

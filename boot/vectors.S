@@ -1,12 +1,22 @@
-// The EL2 exception vector table (VBAR_EL2). Until guests exist every
-// exception taken to EL2 is unexpected: each vector saves the full register
-// frame and calls el2_unexpected_exception(frame, kind), which prints a
-// crash report and stops this CPU.
+// The EL2 exception vector table (VBAR_EL2). An exception from a guest
+// (lower EL, AArch64) leaves it through guest_exit (hyp/guest_entry.S).
+// Everything else is unexpected: the vector saves the full register frame
+// and calls el2_unexpected_exception(frame, kind), which prints a crash
+// report and stops this CPU. (Guest EL1 is always AArch64, HCR_EL2.RW = 1,
+// so the AArch32 lower-EL vectors can only be reached by a lamina bug.)
 // DDI 0487 K.a D1.3.1 "Exception vectors": 16 entries of 128 bytes, 2 KiB aligned.
 
 #include "asm_offsets.h"
 
-// From a lower EL: SP_EL2 is lamina's stack, untouched by the guest.
+// From a guest: SP_EL2 is lamina's stack, untouched by the guest, holding
+// guest_enter()'s frame. x0/x1 go there until guest_exit has the context.
+.macro guest_vector kind
+	.balign 128
+	stp	x0, x1, [sp, #-16]!
+	mov	x1, #\kind
+	b	guest_exit
+.endm
+
 .macro vector kind
 	.balign 128
 	sub	sp, sp, #FRAME_SIZE
@@ -18,8 +28,8 @@
 // From EL2 itself the stack may be what faulted (an overflow into the guard
 // page): saving the frame there would fault again, forever. Below this
 // CPU's stack limit the exception moves to its emergency stack. SP_EL0 is
-// the scratch register (lamina never uses it; a guest's copy is saved
-// before lamina runs).
+// the scratch register: lamina never uses it, and an exception at EL2 is a
+// lamina bug that ends this CPU, so a guest's live SP_EL0 is lost only then.
 .macro current_el_vector kind
 	.balign 128
 	msr	sp_el0, x0
@@ -54,10 +64,10 @@ el2_vectors:
 	current_el_vector 5	// IRQ
 	current_el_vector 6	// FIQ
 	current_el_vector 7	// SError
-	vector 8	// lower EL, AArch64: synchronous
-	vector 9	// IRQ
-	vector 10	// FIQ
-	vector 11	// SError
+	guest_vector 8	// lower EL, AArch64: synchronous
+	guest_vector 9	// IRQ
+	guest_vector 10	// FIQ
+	guest_vector 11	// SError
 	vector 12	// lower EL, AArch32: synchronous
 	vector 13	// IRQ
 	vector 14	// FIQ

@@ -42,6 +42,17 @@ void write(std::string_view text) {
   }
 }
 
+void put_raw(char c) {
+  if (g_pl011_base != 0) arch::Pl011(g_pl011_base).put(c);
+}
+
+bool try_read(char* c) {
+  if (g_pl011_base == 0) return false;
+  const arch::Pl011 uart(g_pl011_base);
+  uart.enable_receive();
+  return uart.try_get(c);
+}
+
 void flush() {
   if (g_pl011_base != 0) arch::Pl011(g_pl011_base).flush();
 }

@@ -27,6 +27,12 @@ void attach_pl011(mm::PhysAddr base);
 // Writes `text`, turning "\n" into "\r\n". Not serialized: callers hold lock().
 void write(std::string_view text);
 
+// Writes one byte as it is (guest output). Not serialized: callers hold lock().
+void put_raw(char c);
+
+// A byte typed on the console, if one is waiting (polled; guest input).
+[[nodiscard]] bool try_read(char* c);
+
 // Waits until the UART has sent everything (before a power-off).
 void flush();
 

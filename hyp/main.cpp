@@ -1,6 +1,7 @@
 // The hypervisor proper, on the boot CPU, once boot/boot.cpp has the MMU on:
-// EL2 state, console, platform discovery, memory, the other CPUs, and the
-// platform summary. With no guest to run yet, it then powers the machine off.
+// EL2 state, console, platform discovery, the VM descriptions, memory, the
+// other CPUs, the VMs; then this CPU runs its vCPU like every other CPU.
+// With no VM to run, it powers the machine off.
 #include <cstdint>
 
 #include "arch/barrier.hpp"
@@ -17,8 +18,13 @@
 #include "hyp/panic.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/platform/platform.hpp"
+#include "hyp/power.hpp"
+#include "hyp/run_loop.hpp"
 #include "hyp/selftest_stage2.hpp"
 #include "hyp/smp.hpp"
+#include "hyp/vm.hpp"
+#include "hyp/vm/vm_description.hpp"
+#include "hyp/vm_boot.hpp"
 
 #ifndef LAMINA_VERSION
 #define LAMINA_VERSION "unknown"
@@ -31,6 +37,7 @@ namespace lamina::hyp {
 namespace {
 
 Platform g_platform;
+VmDescriptions g_vm_descriptions;
 
 // Proves that boot/boot.cpp ran the C++ static initialisers (and relocated
 // .init_array): hyp_main checks the constructor's mark.
@@ -197,15 +204,28 @@ bool map_gic(const GicDesc& g) {
     if (!parsed.bad_option.empty()) LOG_WARN("ignoring unknown or malformed option '{}'", parsed.bad_option);
   }
   log::set_level(options.log_level);
+  set_exit_stats_enabled(options.stats);
   log_cpu_features(cpu.features);
   log_platform(platform);
+
+  if (auto r = parse_vm_descriptions(blob, &g_vm_descriptions); !r.ok()) {
+    report_dt_error(r.error());
+    stop_boot(blob);
+  }
+  const VmModuleRanges modules = vm_module_ranges(g_vm_descriptions);
 
   if (!map_gic(platform.gic)) {
     LOG_ERROR("cannot map the GIC's registers: EL2 page-table pool exhausted");
     stop_boot(blob);
   }
-  if (auto r = init_memory(platform, boot::image_layout().whole); !r.ok()) {
-    LOG_ERROR("memory setup failed: {}", mm::error_name(r.error()));
+  if (auto r = init_memory(platform, boot::image_layout().whole,
+                           std::span<const mm::PhysRange>(modules.ranges.data(), modules.count));
+      !r.ok()) {
+    if (r.error() == mm::Error::kOutOfRange)
+      LOG_ERROR("a VM's payload module is not in free RAM (outside RAM, or overlapping lamina, its DTB or "
+                "reserved memory): check the modules' reg in /chosen");
+    else
+      LOG_ERROR("memory setup failed: {}", mm::error_name(r.error()));
     stop_boot(blob);
   }
 
@@ -218,15 +238,16 @@ bool map_gic(const GicDesc& g) {
   if (options.self_test == SelfTest::kStage2At) run_stage2_at_check(platform, cpu.features);
   else if (options.self_test != SelfTest::kNone) run_self_test(options.self_test);
 
-  if (platform.psci.conduit == PsciConduit::kNone) {
+  if (!create_vms(g_vm_descriptions, platform, blob, cpu.features, smp.online)) stop_boot(blob);
+  if (vm_count() == 0) {
     // No PSCI (e.g. a Raspberry Pi 4 with the stock firmware stub): lamina
-    // cannot power the machine off, so it stops here instead.
-    LOG_INFO("boot complete; no guest configured; no PSCI to power off with: halting");
-    console::flush();
-    arch::halt_cpu();
+    // cannot power the machine off, so it halts instead.
+    power_off_machine(g_vm_descriptions.count == 0 ? "boot complete; no guest configured"
+                                                   : "boot complete; no VM could be started");
   }
-  LOG_INFO("boot complete; no guest configured: powering off");
-  firmware::power_off(platform.psci.conduit);
+  LOG_INFO("boot complete: running {} VM{}", vm_count(), vm_count() == 1 ? "" : "s");
+  publish_vcpu_assignment();
+  run_cpu(cpu);
 }
 
 }  // namespace lamina::hyp

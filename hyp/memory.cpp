@@ -14,7 +14,7 @@ mm::RegionSet g_mappable;
 
 mm::FrameAllocator& frame_allocator() { return g_frames; }
 
-Status<mm::Error> init_memory(const Platform& platform, mm::PhysRange image) {
+Status<mm::Error> init_memory(const Platform& platform, mm::PhysRange image, std::span<const mm::PhysRange> modules) {
   for (size_t i = 0; i < platform.memory_count; ++i) {
     TRY(g_usable.add(platform.memory[i]));
     TRY(g_mappable.add(platform.memory[i]));
@@ -29,6 +29,11 @@ Status<mm::Error> init_memory(const Platform& platform, mm::PhysRange image) {
   // The image keeps its own finer map: its guard pages must stay unmapped.
   TRY(g_mappable.subtract(image));
   TRY(g_usable.subtract(platform.dtb));
+  for (const mm::PhysRange& m : modules) {
+    if (!g_usable.contains(m)) return Err{mm::Error::kOutOfRange};
+    const mm::PhysAddr base = m.base.align_down(mm::kPageSize);
+    TRY(g_usable.subtract({base, mm::align_up(m.end().value(), mm::kPageSize) - base.value()}));
+  }
   g_usable.align_inward(mm::kPageSize);
 
   for (size_t i = 0; i < g_mappable.count(); ++i) TRY(boot::map_ram(g_mappable[i]));

@@ -15,6 +15,9 @@
 
 namespace lamina::hyp {
 
+struct GuestRegs;
+class Vcpu;
+
 inline constexpr size_t kMaxCpus = LAMINA_MAX_CPUS;
 inline constexpr size_t kStackSize = 16 * 1024;
 inline constexpr size_t kStackGuardSize = 4096;  // unmapped, below each stack
@@ -42,6 +45,11 @@ struct PerCpu {
   uint64_t emergency_sp = 0;    // top of this CPU's emergency stack
   std::atomic<CpuState> state{CpuState::kOff};
   CpuFeatures features;
+  // The vCPU pinned to this CPU (nullptr: none; published by the boot CPU
+  // with release order before it wakes the CPU), and the registers of the
+  // guest running here, for hyp/guest_entry.S (asm_offsets.h).
+  std::atomic<Vcpu*> vcpu{nullptr};
+  GuestRegs* guest_regs = nullptr;
 };
 
 // (Assembler names given so boot/entry.S can refer to them.)

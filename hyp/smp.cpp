@@ -10,6 +10,7 @@
 #include "hyp/lib/psci_abi.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
+#include "hyp/run_loop.hpp"
 
 extern "C" char secondary_entry[];
 
@@ -141,8 +142,7 @@ extern "C" [[noreturn]] void secondary_main(PerCpu* cpu) {
   cpu->state.store(CpuState::kOnline, std::memory_order_release);
   arch::dsb_ishst();
   arch::sev();
-  // No vCPU to run yet: park until there is work for this CPU.
-  for (;;) arch::wfi();
+  run_cpu(*cpu);
 }
 
 }  // namespace lamina::hyp

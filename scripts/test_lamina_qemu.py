@@ -174,15 +174,24 @@ class ModeTest(unittest.TestCase):
         self.assertEqual(err.getvalue(), "")
 
 
-class UsageErrorTest(unittest.TestCase):
-    """Mistakes exit with status 2 and a message naming the problem, never a traceback."""
-
+class _UsageAssertions:
     def assertUsageError(self, args: list[str], message: str) -> None:
         err = io.StringIO()
         with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as cm:
             lq.parse_args(args)
         self.assertEqual(cm.exception.code, 2, err.getvalue())
         self.assertIn(message, err.getvalue())
+        # One line of error after argparse's usage lines.
+        self.assertEqual(len([line for line in err.getvalue().splitlines() if "error:" in line]), 1)
+
+    def run_main(self, args: list[str]) -> tuple[int, str]:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            return lq.main(args), err.getvalue()
+
+
+class UsageErrorTest(_UsageAssertions, unittest.TestCase):
+    """Mistakes exit with status 2 and a message naming the problem, never a traceback."""
 
     def test_bad_load(self):
         self.assertUsageError(["--load", "lamina.bin"], "expected FILE@ADDR, got 'lamina.bin'")
@@ -233,11 +242,6 @@ class UsageErrorTest(unittest.TestCase):
     def test_no_abbreviations(self):
         self.assertUsageError(["--exp", "x"], "unrecognized arguments")
 
-    def run_main(self, args: list[str]) -> tuple[int, str]:
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            return lq.main(args), err.getvalue()
-
     def test_missing_qemu(self):
         with tempfile.TemporaryDirectory() as empty, mock.patch.dict(os.environ, {"PATH": empty}):
             status, err = self.run_main(["--test"])
@@ -267,6 +271,429 @@ class UsageErrorTest(unittest.TestCase):
         self.assertEqual(run.returncode, 2)
         self.assertIn("lamina-qemu: error: argument --load", run.stderr)
         self.assertNotIn("Traceback", run.stderr)
+
+
+# --------------------------------------------------------------------------- VMs
+
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+class _Files:
+    """Payload files of given sizes in a temporary directory."""
+
+    def __init__(self, test: unittest.TestCase) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="lamina-qemu-vm-test-"))
+        test.addCleanup(shutil.rmtree, self.dir, True)
+
+    def make(self, name: str, size: int = 16, data: bytes | None = None) -> str:
+        path = self.dir / name
+        path.write_bytes(data if data is not None else b"\xa5" * size)
+        return str(path)
+
+
+def parse(*args: str):
+    with contextlib.redirect_stderr(io.StringIO()):
+        return lq.parse_args(list(args))
+
+
+class VmOptionTest(unittest.TestCase):
+    """--vm and the guest sizes are parsed exactly as documented."""
+
+    def test_vm_keys(self):
+        vm = lq.parse_vm("name=b,kernel=b.bin,initrd=i.cpio,dtb=g.dtb,vcpus=3,mem=512M,ipa-bits=40,"
+                         "map-eagerly,test-device=0xb000000,append=console=ttyAMA0,115200 root=/dev/x")
+        self.assertEqual((vm.name, vm.kernel, vm.initrd, vm.dtb, vm.vcpus, vm.mem, vm.ipa_bits,
+                          vm.map_eagerly, vm.test_device, vm.append),
+                         ("b", "b.bin", "i.cpio", "g.dtb", 3, 512 * MIB, 40, True, 0xB000000,
+                          "console=ttyAMA0,115200 root=/dev/x"))
+
+    def test_vm_defaults(self):
+        vm = lq.parse_vm("kernel=k")
+        self.assertEqual((vm.name, vm.initrd, vm.dtb, vm.append, vm.vcpus, vm.mem, vm.ipa_bits,
+                          vm.map_eagerly, vm.test_device), (None, None, None, None, 1, 256 * MIB, None,
+                                                            False, None))
+
+    def test_append_takes_the_rest_of_the_string(self):
+        vm = lq.parse_vm("kernel=k,append=a,kernel=x,b=c")
+        self.assertEqual((vm.kernel, vm.append), ("k", "a,kernel=x,b=c"))
+        self.assertEqual(lq.parse_vm("kernel=k,append=").append, "")
+        with self.assertRaisesRegex(lq.argparse.ArgumentTypeError, "kernel=FILE is required"):
+            lq.parse_vm("append=x,kernel=k")  # kernel=k is part of the bootargs
+
+    def test_vm_errors(self):
+        for text, message in (("kernel=k,colour=red", "unknown --vm key 'colour'"),
+                              ("kernel=k,map-eagerly=yes", "map-eagerly is a flag"),
+                              ("name=x", "kernel=FILE is required"),
+                              ("kernel=k,vcpus", "'vcpus' needs a value"),
+                              ("kernel=k,kernel=j", "'kernel' given twice"),
+                              ("kernel=k,vcpus=0", "positive integer"),
+                              ("kernel=k,mem=6K", "multiple of 4 KiB"),
+                              ("kernel=k,mem=lots", "invalid size 'lots'"),
+                              ("kernel=k,test-device=0xb000004", "not 4 KiB aligned")):
+            with self.assertRaises(lq.argparse.ArgumentTypeError, msg=text) as cm:
+                lq.parse_vm(text)
+            self.assertIn(message, str(cm.exception), text)
+
+    def test_sizes(self):
+        # QEMU's -m syntax: no suffix is MiB.
+        for text, value in (("256M", 256 * MIB), ("3G", 3 * GIB), ("262144K", 256 * MIB), ("64", 64 * MIB),
+                            ("1.5G", 1536 * MIB), ("1.5", 1536 * 1024), ("4096B", 4096), ("1t", 1 << 40)):
+            self.assertEqual(lq.size_bytes(text), value, text)
+        for text in ("", "M", "1.0000001K", "0.5B", "-1G", "1Q"):
+            with self.assertRaises(ValueError, msg=text):
+                lq.size_bytes(text)
+        self.assertEqual([lq.format_size(v) for v in (GIB, 1280 * MIB, 256 * MIB + 4096, 100)],
+                         ["1G", "1280M", "262148K", "100B"])
+
+
+class HostSizingTest(unittest.TestCase):
+    """With VMs, host RAM = max(1G, guest RAM + 512M) in 256M steps (more if the payloads do not
+    fit) and CPUs = max(4, total vCPUs); explicit --mem/--cpus are checked instead."""
+
+    def vms(self, *specs: tuple[int, int]) -> list:
+        return [lq.Vm(name=f"vm{i}", kernel="k", vcpus=v, mem=m) for i, (v, m) in enumerate(specs, 1)]
+
+    def size(self, vms, module_size: int = 16, mem=None, cpus=None, gic: int = 3):
+        modules = lq.layout_modules(vms, lambda vm, attr: module_size)
+        return lq.size_host(vms, modules, mem, cpus, gic)
+
+    def test_chosen_sizes(self):
+        self.assertEqual(self.size(self.vms((1, 256 * MIB))), (GIB, 4))
+        self.assertEqual(self.size(self.vms((2, GIB))), (1536 * MIB, 4))             # 1G + 512M
+        self.assertEqual(self.size(self.vms((3, 700 * MIB), (3, 300 * MIB))), (1536 * MIB, 6))  # 1512M up
+        self.assertEqual(self.size(self.vms((1, 4 * GIB))), (4608 * MIB, 4))
+        # A 900 MiB kernel: 1G would not hold it after 0x48200000 (130 MiB in), nor guest RAM +
+        # payload + lamina (256 + 900 + 64 = 1220 MiB): 1280M.
+        self.assertEqual(self.size(self.vms((1, 256 * MIB)), module_size=900 * MIB), (1280 * MIB, 4))
+
+    def test_explicit_values_win_or_fail(self):
+        self.assertEqual(self.size(self.vms((2, 256 * MIB)), mem=2 * GIB, cpus=2), (2 * GIB, 2))
+        with self.assertRaisesRegex(lq.UsageError, r"--cpus 3 cannot run the VMs: they have 4 vCPUs"):
+            self.size(self.vms((2, 256 * MIB), (2, 256 * MIB)), cpus=3)
+        # Two 16-byte kernels take two 2 MiB slots.
+        with self.assertRaisesRegex(lq.UsageError, r"--mem 512M cannot hold the VMs: the VMs need 512 MiB of "
+                                    r"guest RAM \+ 4 MiB of payloads \+ 64 MiB for lamina = 580 MiB"):
+            self.size(self.vms((1, 256 * MIB), (1, 256 * MIB)), mem=512 * MIB)
+        with self.assertRaisesRegex(lq.UsageError, r"kernel of VM vm1 \(k, 201326592 bytes at 0x48200000\) "
+                                    r"does not fit below the end of RAM at 0x50000000"):
+            self.size(self.vms((1, 4 * MIB)), module_size=192 * MIB, mem=256 * MIB)
+
+    def test_gicv2_cpu_limit(self):
+        with self.assertRaisesRegex(lq.UsageError,
+                                    "9 vCPUs in total, but virt with GICv2 supports at most 8"):
+            self.size(self.vms((5, 64 * MIB), (4, 64 * MIB)), gic=2)
+        self.assertEqual(self.size(self.vms((5, 64 * MIB), (4, 64 * MIB)), gic=3)[1], 9)
+
+    def test_modules_are_2mib_aligned_in_vm_order(self):
+        vms = [lq.Vm(name="a", kernel="ka", initrd="ia", dtb="da"), lq.Vm(name="b", kernel="kb")]
+        sizes = {"ka": 2 * MIB, "ia": 2 * MIB + 1, "da": 100, "kb": 1}
+        modules = lq.layout_modules(vms, lambda vm, attr: sizes[getattr(vm, attr)])
+        self.assertEqual([(m.vm, m.kind, m.path, hex(m.addr), m.size) for m in modules], [
+            ("a", "kernel", "ka", "0x48200000", 2 * MIB),
+            ("a", "ramdisk", "ia", "0x48400000", 2 * MIB + 1),
+            ("a", "device-tree", "da", "0x48800000", 100),
+            ("b", "kernel", "kb", "0x48a00000", 1),
+        ])
+
+
+class VmArgvTest(unittest.TestCase):
+    """The QEMU command line with VMs (--dry-run: no QEMU, no dtc)."""
+
+    def setUp(self):
+        self.files = _Files(self)
+        self.kernel = self.files.make("guest.bin", 3 * MIB)
+        self.initrd = self.files.make("initrd,1.cpio", 100)
+        self.dtb = self.files.make("guest.dtb", 50)
+
+    def test_one_vm_with_every_payload(self):
+        argv = argv_for("--guest-kernel", self.kernel, "--guest-initrd", self.initrd, "--guest-dtb", self.dtb,
+                        "--append", "lamina.loglevel=debug")
+        self.assertEqual(argv, [
+            "qemu-system-aarch64",
+            "-machine", "virt,gic-version=3,virtualization=on,dtb-randomness=off",
+            "-cpu", "max", "-smp", "4", "-m", "1G",
+            "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
+            "-kernel", str(lq.REPO_ROOT / "build" / "lamina.bin"),
+            "-dtb", "<temp dir>/host.dtb",
+            "-append", "lamina.loglevel=debug",
+            # 3 MiB kernel: the ramdisk goes 4 MiB up, in the next free 2 MiB slot.
+            "-device", f"loader,file={self.kernel},addr=0x48200000,force-raw=on",
+            "-device", f"loader,file={self.initrd.replace(',', ',,')},addr=0x48600000,force-raw=on",
+            "-device", f"loader,file={self.dtb},addr=0x48800000,force-raw=on",
+        ])
+
+    def test_guest_options_do_not_reach_qemu(self):
+        argv = argv_for("--guest-kernel", self.kernel, "--guest-append", "console=ttyAMA0", "--vcpus", "2",
+                        "--guest-mem", "64M", "--guest-ipa-bits", "40", "--guest-map-eagerly",
+                        "--guest-test-device", "0xb000000", "--vm-name", "one")
+        self.assertNotIn("-append", argv)  # guest bootargs live in the DT
+        self.assertEqual(all_values(argv, "-device"),
+                         [f"loader,file={self.kernel},addr=0x48200000,force-raw=on"])
+        self.assertEqual((option_value(argv, "-smp"), option_value(argv, "-m")), ("4", "1G"))
+
+    def test_vms_size_the_host(self):
+        argv = argv_for("--guest-kernel", self.kernel, "--vcpus", "3", "--guest-mem", "1G",
+                        "--vm", f"kernel={self.kernel},vcpus=3,mem=700M")
+        self.assertEqual((option_value(argv, "-smp"), option_value(argv, "-m")), ("6", "2304M"))  # 1724M up
+        self.assertEqual(all_values(argv, "-device"), [
+            f"loader,file={self.kernel},addr=0x48200000,force-raw=on",
+            f"loader,file={self.kernel},addr=0x48600000,force-raw=on"])
+        argv = argv_for("--guest-kernel", self.kernel, "--cpus", "2", "--mem", "3G")
+        self.assertEqual((option_value(argv, "-smp"), option_value(argv, "-m")), ("2", "3G"))
+
+    def test_without_vms_nothing_changes(self):
+        # `make run` (scripts/lamina-qemu --interactive) must keep its command line.
+        argv = argv_for("--interactive")
+        self.assertNotIn("-dtb", argv)
+        self.assertNotIn("-device", argv)
+        self.assertEqual(option_value(argv, "-m"), "1G")
+
+    def test_host_dtb_goes_next_to_the_log(self):
+        log = str(self.files.dir / "smoke.log")
+        argv = argv_for("--guest-kernel", self.kernel, "--log", log)
+        self.assertEqual(option_value(argv, "-dtb"), str(self.files.dir / "smoke.dtb"))
+        self.assertEqual(option_value(argv_for("--guest-kernel", self.kernel, "--dtb", self.dtb), "-dtb"),
+                         "<temp dir>/host.dtb")  # --dtb is the base, not what QEMU gets
+
+    def test_vm_names_and_test_name(self):
+        opts = parse("--guest-kernel", self.kernel, "--vm", f"kernel={self.kernel}",
+                     "--vm", f"name=vm2x,kernel={self.kernel}", "--test")
+        self.assertEqual([vm.name for vm in opts.vms], ["vm1", "vm2", "vm2x"])
+        self.assertEqual(opts.name, "lamina.bin [virt gicv3 cpus=4 cpu=max vm1=guest.bin vm2=guest.bin "
+                                    "vm2x=guest.bin]")
+        # vmN unless taken, then the next free one.
+        opts = parse("--guest-kernel", self.kernel, "--vm-name", "vm2", "--vm", f"kernel={self.kernel}")
+        self.assertEqual([vm.name for vm in opts.vms], ["vm2", "vm3"])
+        # --vm alone: the first VM is vm1.
+        self.assertEqual([vm.name for vm in parse("--vm", f"kernel={self.kernel}").vms], ["vm1"])
+
+    def test_dry_run_says_the_dtb_is_made_at_run_time(self):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            self.assertEqual(lq.main(["--guest-kernel", self.kernel, "--dry-run"]), 0)
+        self.assertIn("'<temp dir>/host.dtb'", out.getvalue())
+        self.assertIn("generated only when QEMU runs", err.getvalue())
+
+
+class VmUsageErrorTest(_UsageAssertions, unittest.TestCase):
+    """One clear line for each mistake with VMs."""
+
+    def setUp(self):
+        self.files = _Files(self)
+        self.kernel = self.files.make("k.bin")
+
+    def test_missing_and_empty_files(self):
+        self.assertUsageError(["--guest-kernel", "/nonexistent/k.bin"],
+                              "--guest-kernel file '/nonexistent/k.bin' not found")
+        self.assertUsageError(["--guest-kernel", self.kernel, "--guest-initrd", "/nonexistent/i"],
+                              "--guest-initrd file '/nonexistent/i' not found")
+        self.assertUsageError(["--guest-kernel", self.kernel, "--vm", "name=b,kernel=/nonexistent/b"],
+                              "--vm #1 (b): kernel file '/nonexistent/b' not found")
+        empty = self.files.make("empty", data=b"")
+        self.assertUsageError(["--guest-kernel", empty], f"--guest-kernel file '{empty}' is empty")
+
+    def test_bad_sizes(self):
+        k = ["--guest-kernel", self.kernel]
+        self.assertUsageError([*k, "--guest-mem", "6K"], "must be a non-zero multiple of 4 KiB")
+        self.assertUsageError([*k, "--guest-mem", "0"], "must be a non-zero multiple of 4 KiB")
+        self.assertUsageError([*k, "--guest-mem", "big"], "invalid size 'big'")
+        self.assertUsageError([*k, "--guest-test-device", "0x1001"], "not 4 KiB aligned")
+        self.assertUsageError([*k, "--vcpus", "0"], "positive integer")
+
+    def test_too_many_vcpus_and_too_little_memory(self):
+        self.assertUsageError(["--guest-kernel", self.kernel, "--vcpus", "3", "--cpus", "2"],
+                              "--cpus 2 cannot run the VMs: they have 3 vCPUs in total")
+        self.assertUsageError(["--guest-kernel", self.kernel, "--gic", "2", "--vcpus", "9"],
+                              "9 vCPUs in total, but virt with GICv2 supports at most 8 CPUs")
+        self.assertUsageError(["--guest-kernel", self.kernel, "--mem", "256M"],
+                              "--mem 256M cannot hold the VMs")
+        big = self.files.make("big.img", 130 * MIB)
+        self.assertUsageError(["--guest-kernel", self.kernel, "--guest-mem", "4K", "--guest-initrd", big,
+                               "--mem", "256M"], "ramdisk of VM vm1")
+
+    def test_bad_vm_descriptions(self):
+        self.assertUsageError(["--vm", f"kernel={self.kernel},speed=fast"], "unknown --vm key 'speed'")
+        self.assertUsageError(["--guest-kernel", self.kernel, "--vm", f"name=vm1,kernel={self.kernel}"],
+                              "two VMs are named 'vm1'")
+        for name in ("my vm", "vm@1", "1vm", "v" * 32):
+            self.assertUsageError(["--guest-kernel", self.kernel, "--vm-name", name],
+                                  "not a valid device-tree node name")
+        self.assertUsageError(["--guest-append", "x"],
+                              "--guest-append describes the first VM and needs --guest-kernel")
+        self.assertUsageError(["--vcpus", "2"], "--vcpus describes the first VM and needs --guest-kernel")
+        self.assertUsageError(["--machine", "raspi4b", "--dtb", "pi.dtb", "--guest-kernel", self.kernel],
+                              "need --machine virt")
+
+    def test_bare_errors(self):
+        self.assertUsageError(["--bare"], "--bare runs exactly one guest")
+        self.assertUsageError(["--bare", "--guest-kernel", self.kernel, "--vm", f"kernel={self.kernel}"],
+                              "--bare runs exactly one guest")
+        for extra, name in ((["--cpus", "2"], "--cpus"), (["--mem", "1G"], "--mem"),
+                            (["--kernel", "x"], "--kernel"), (["--append", "x"], "--append"),
+                            (["--dtb", "x"], "--dtb"), (["--el1"], "--el1")):
+            self.assertUsageError(["--bare", "--guest-kernel", self.kernel, *extra],
+                                  f"--bare makes the guest the whole machine: {name} does not apply")
+        self.assertUsageError(["--bare", "--guest-kernel", self.kernel, "--gic", "2", "--vcpus", "9"],
+                              "--vcpus 9: virt with GICv2 supports at most 8 CPUs")
+
+    def test_lamina_image_must_end_below_qemus_dtb(self):
+        # An Image header (booting.rst): text_offset 0, image_size 127 MiB: from 0x40200000 to
+        # 0x48100000, past QEMU's DTB at 0x48000000.
+        header = bytearray(64)
+        struct.pack_into("<QQ", header, 8, 0, 127 * MIB)
+        header[56:60] = b"ARM\x64"
+        image = self.files.make("lamina.bin", data=bytes(header))
+        with mock.patch.object(lq, "resolve_qemu", side_effect=lambda q: q):
+            status, err = self.run_main(["--image", image, "--guest-kernel", self.kernel, "--test"])
+        self.assertEqual(status, 2)
+        self.assertIn("ends at 0x48100000, past the DTB QEMU puts at 0x48000000", err)
+        struct.pack_into("<QQ", header, 8, 0, 126 * MIB)  # ends exactly at the DTB: fine
+        self.assertIsNone(lq.check_image_room(self.files.make("ok.bin", data=bytes(header)), GIB))
+        self.assertIsNone(lq.image_end(self.kernel))  # not an Image: nothing to check
+
+
+class BareTest(unittest.TestCase):
+    """--bare runs the guest on QEMU itself, at EL1, with the guest's sizes."""
+
+    def test_command_line(self):
+        self.assertEqual(argv_for("--bare", "--guest-kernel", "g.bin", "--guest-initrd", "i.cpio",
+                                  "--guest-dtb", "g.dtb", "--guest-append", "console=ttyAMA0 x",
+                                  "--vcpus", "2", "--guest-mem", "512M", "--gic", "2", "--cpu", "cortex-a57",
+                                  "--icount"), [
+            "qemu-system-aarch64",
+            "-machine", "virt,gic-version=2,dtb-randomness=off",
+            "-cpu", "cortex-a57", "-smp", "2", "-m", "512M",
+            "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
+            "-kernel", "g.bin", "-initrd", "i.cpio", "-dtb", "g.dtb", "-append", "console=ttyAMA0 x",
+            "-icount", "shift=0,align=off,sleep=off", "-rtc", "base=2020-01-01T00:00:00,clock=vm",
+        ])
+
+    def test_defaults_and_name(self):
+        argv = argv_for("--bare", "--guest-kernel", "g.bin")
+        self.assertEqual((option_value(argv, "-smp"), option_value(argv, "-m")), ("1", "256M"))
+        self.assertEqual(parse("--bare", "--guest-kernel", "k/g.bin", "--test").name,
+                         "g.bin [virt gicv3 bare vcpus=1 cpu=max]")
+
+    def test_lamina_only_options_warn(self):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            opts = lq.parse_args(["--bare", "--guest-kernel", "g.bin", "--guest-test-device", "0xb000000"])
+        self.assertIn("--guest-test-device only mean something under lamina; ignored with --bare",
+                      err.getvalue())
+        self.assertNotIn("0xb000000", " ".join(lq.build_argv(opts)))
+
+
+@unittest.skipUnless(shutil.which("dtc") and shutil.which("fdtget"), "dtc/fdtget not installed")
+class ChosenDtsTest(unittest.TestCase):
+    """The /chosen VM nodes compile with dtc and read back as the binding says."""
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="lamina-qemu-dts-"))
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def compile(self, vms, modules) -> Path:
+        source = self.tmp / "t.dts"
+        source.write_text("/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; chosen { }; };\n"
+                          + lq.vm_chosen_dts(vms, modules))
+        out = self.tmp / "t.dtb"
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(out), str(source)], check=True)
+        return out
+
+    def get(self, dtb: Path, *args: str) -> str:
+        return subprocess.run(["fdtget", str(dtb), *args], check=True, capture_output=True,
+                              text=True).stdout.rstrip("\n")
+
+    def test_every_property(self):
+        vms = [lq.Vm(name="vm1", kernel="k", initrd="i", dtb="d", append='console=ttyAMA0 "q" \\ é', vcpus=2,
+                     mem=3 * GIB + 4096, ipa_bits=40, map_eagerly=True, test_device=0x1_0B00_0000),
+               lq.Vm(name="other", kernel="k2")]
+        modules = lq.layout_modules(vms, lambda vm, attr: {"kernel": 0x1234, "initrd": 5 * MIB,
+                                                          "dtb": 0x800}[attr] if vm.name == "vm1" else 7)
+        dtb = self.compile(vms, modules)
+        self.assertEqual(self.get(dtb, "-l", "/chosen"), "vm1\nother")
+        vm1 = "/chosen/vm1"
+        self.assertEqual(self.get(dtb, "-p", vm1).split(), [
+            "compatible", "#address-cells", "#size-cells", "memory", "cpus", "bootargs", "lamina,ipa-bits",
+            "lamina,map-eagerly", "lamina,test-device"])
+        self.assertEqual(self.get(dtb, "-t", "s", vm1, "compatible"), "lamina,vm")
+        self.assertEqual(self.get(dtb, "-t", "u", vm1, "#address-cells"), "2")
+        self.assertEqual(self.get(dtb, "-t", "u", vm1, "#size-cells"), "2")
+        # 3 GiB + 4 KiB in KiB = 3145732 = 0x300004, as two cells.
+        self.assertEqual(self.get(dtb, "-t", "x", vm1, "memory"), "0 300004")
+        self.assertEqual(self.get(dtb, "-t", "u", vm1, "cpus"), "2")
+        self.assertEqual(self.get(dtb, "-t", "u", vm1, "lamina,ipa-bits"), "40")
+        self.assertEqual(self.get(dtb, "-t", "x", vm1, "lamina,test-device"), "1 b000000")
+        self.assertEqual(self.get(dtb, "-t", "bx", vm1, "lamina,map-eagerly"), "")
+        raw = bytes(int(b, 16) for b in self.get(dtb, "-t", "bx", vm1, "bootargs").split())
+        self.assertEqual(raw, 'console=ttyAMA0 "q" \\ é'.encode() + b"\0")
+        self.assertEqual(self.get(dtb, "-l", vm1).split(),
+                         ["module@48200000", "module@48400000", "module@48a00000"])
+        for node, kind, reg in (("module@48200000", "kernel", "0 48200000 0 1234"),
+                                ("module@48400000", "ramdisk", "0 48400000 0 500000"),
+                                ("module@48a00000", "device-tree", "0 48a00000 0 800")):
+            path = f"{vm1}/{node}"
+            self.assertEqual(self.get(dtb, "-p", path).split(), ["compatible", "reg"])
+            self.assertEqual(self.get(dtb, "-t", "s", path, "compatible"),
+                             f"multiboot,{kind} multiboot,module")
+            self.assertEqual(self.get(dtb, "-t", "x", path, "reg"), reg)
+        other = "/chosen/other"
+        self.assertEqual(self.get(dtb, "-p", other).split(),
+                         ["compatible", "#address-cells", "#size-cells", "memory", "cpus"])
+        self.assertEqual(self.get(dtb, "-t", "x", other, "memory"), "0 40000")  # 256 MiB
+        self.assertEqual(self.get(dtb, "-t", "u", other, "cpus"), "1")
+        self.assertEqual(self.get(dtb, "-t", "x", f"{other}/module@48c00000", "reg"), "0 48c00000 0 7")
+
+
+@unittest.skipUnless(shutil.which("qemu-system-aarch64") and shutil.which("dtc"), "QEMU or dtc not installed")
+class HostDtbTest(unittest.TestCase):
+    """--dumpdtb with VMs writes QEMU's own DTB for the sized machine plus the VM nodes
+    (QEMU only dumps; nothing boots)."""
+
+    def setUp(self):
+        self.files = _Files(self)
+
+    def fdtget(self, dtb: str, *args: str) -> str:
+        return subprocess.run(["fdtget", dtb, *args], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    def test_dump_with_vms(self):
+        kernel = self.files.make("k.bin", 1000)
+        out = str(self.files.dir / "host.dtb")
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            status = lq.main(["--guest-kernel", kernel, "--vcpus", "2", "--guest-mem", "1G",
+                              "--guest-append", "a,b",
+                              "--vm", f"name=b,kernel={kernel},vcpus=3", "--gic", "2", "--dumpdtb", out])
+        self.assertEqual(status, 0, err.getvalue())
+        # The machine was sized for the VMs: 1G + 256M + 512M = 1792M, 5 CPUs.
+        self.assertEqual(self.fdtget(out, "-t", "x", "/memory@40000000", "reg"), "0 40000000 0 70000000")
+        self.assertEqual(self.fdtget(out, "-l", "/cpus").split()[-5:],
+                         ["cpu@0", "cpu@1", "cpu@2", "cpu@3", "cpu@4"])
+        self.assertEqual(self.fdtget(out, "-t", "s", "/intc@8000000", "compatible"), "arm,cortex-a15-gic")
+        self.assertEqual(self.fdtget(out, "-t", "s", "/psci", "method"), "smc")  # EL2 entry
+        # QEMU's own /chosen stays, the VMs join it.
+        self.assertEqual(self.fdtget(out, "-t", "s", "/chosen", "stdout-path"), "/pl011@9000000")
+        self.assertEqual(self.fdtget(out, "-l", "/chosen").split(), ["vm1", "b"])
+        self.assertEqual(self.fdtget(out, "-t", "s", "/chosen/vm1", "bootargs"), "a,b")
+        self.assertEqual(self.fdtget(out, "-t", "u", "/chosen/b", "cpus"), "3")
+        self.assertEqual(self.fdtget(out, "-t", "x", "/chosen/vm1/module@48200000", "reg"),
+                         "0 48200000 0 3e8")
+        self.assertEqual(self.fdtget(out, "-t", "x", "/chosen/b/module@48400000", "reg"), "0 48400000 0 3e8")
+
+    def test_dtb_option_is_the_base_and_names_must_be_new(self):
+        kernel = self.files.make("k.bin")
+        first = str(self.files.dir / "first.dtb")
+        with contextlib.redirect_stderr(io.StringIO()):
+            self.assertEqual(lq.main(["--guest-kernel", kernel, "--dumpdtb", first]), 0)
+            second = str(self.files.dir / "second.dtb")
+            self.assertEqual(lq.main(["--dtb", first, "--vm", f"name=two,kernel={kernel}",
+                                      "--dumpdtb", second]), 0)
+        self.assertEqual(self.fdtget(second, "-l", "/chosen").split(), ["vm1", "two"])
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(lq.main(["--dtb", first, "--guest-kernel", kernel, "--dumpdtb", second]), 2)
+        self.assertIn("already has a /chosen/vm1 node", err.getvalue())
 
 
 class CheckResultTest(unittest.TestCase):
@@ -329,22 +756,44 @@ def _str_w(rt: int, rn: int, offset: int) -> int:
     return 0xB9000000 | (offset // 4) << 10 | rn << 5 | rt
 
 
+def _ldrb_post(rt: int, rn: int) -> int:
+    return 0x38400400 | 1 << 12 | rn << 5 | rt  # ldrb wRt, [xRn], #1
+
+
 SMC_0 = 0xD4000003
+HVC_0 = 0xD4000002
 B_SELF = 0x14000000  # b .
 PSCI_SYSTEM_OFF = 0x84000008
 
 
-def payload(message: bytes = b"", power_off: bool = False) -> bytes:
-    words = []
-    if message:
-        words += [_movz_x(0, _PL011 >> 16, 1),         # x0 = PL011
-                  _movz_w(1, 0x301), _str_w(1, 0, 0x30)]  # UARTCR = UARTEN | TXE | RXE
-        for byte in message:
-            words += [_movz_w(1, byte), _str_w(1, 0, 0)]  # UARTDR = byte
-    if power_off:  # QEMU implements PSCI; conduit is SMC when entered at EL2
-        words += [_movz_w(0, PSCI_SYSTEM_OFF & 0xFFFF), _movk_w(0, PSCI_SYSTEM_OFF >> 16, 1), SMC_0]
+def payload(message: bytes = b"", power_off: bool = False, echo_from: int | None = None, echo_len: int = 0,
+            conduit: int = SMC_0) -> bytes:
+    """Prints `message`, then `echo_len` bytes read from memory at `echo_from` (a 64 KiB-aligned
+    address below 4 GiB), then optionally powers off through PSCI over `conduit`."""
+    words = [_movz_x(0, _PL011 >> 16, 1),          # x0 = PL011
+             _movz_w(1, 0x301), _str_w(1, 0, 0x30)]  # UARTCR = UARTEN | TXE | RXE
+    for byte in message:
+        words += [_movz_w(1, byte), _str_w(1, 0, 0)]  # UARTDR = byte
+    if echo_from is not None:
+        assert echo_from % 0x10000 == 0 and echo_from < 1 << 32
+        words.append(_movz_x(2, echo_from >> 16, 1))  # x2 = echo_from
+        words += [_ldrb_post(1, 2), _str_w(1, 0, 0)] * echo_len
+    if power_off:  # QEMU implements PSCI: SMC when entered at EL2, HVC at EL1
+        words += [_movz_w(0, PSCI_SYSTEM_OFF & 0xFFFF), _movk_w(0, PSCI_SYSTEM_OFF >> 16, 1), conduit]
     words.append(B_SELF)
     return struct.pack(f"<{len(words)}I", *words)
+
+
+def tiny_elf(load_addr: int, trailer: bytes) -> bytes:
+    """A valid AArch64 ELF executable with one PT_LOAD of the whole file at `load_addr`
+    (so QEMU's generic loader would load it *there* unless force-raw), then `trailer`."""
+    ehdr_size, phdr_size = 64, 56
+    size = ehdr_size + phdr_size + len(trailer)
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9)  # 64-bit, little-endian, version 1
+    ehdr = ident + struct.pack("<HHIQQQIHHHHHH", 2, 183, 1, load_addr, ehdr_size, 0, 0, ehdr_size,
+                               phdr_size, 1, 64, 0, 0)  # EXEC, EM_AARCH64
+    phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, load_addr, load_addr, size, size, 0x1000)  # PT_LOAD R+X
+    return ehdr + phdr + trailer
 
 
 @unittest.skipUnless(shutil.which("qemu-system-aarch64"), "qemu-system-aarch64 not installed")
@@ -404,6 +853,29 @@ class QemuRunTest(unittest.TestCase):
         self.assertTrue(run.stdout.startswith("PASS: "))
         self.assertLess(elapsed, 10)
         self.assertFalse(self.qemu_still_running())
+
+    def test_payloads_are_loaded_raw_where_the_dtb_says(self):
+        # The guest kernel is an ELF asking to be loaded at 0x4a000000; the "lamina" here echoes
+        # the 7 bytes after its headers from the first module slot, 0x48200000 + 120.
+        guest = self.tmp / "guest.elf"
+        guest.write_bytes(tiny_elf(0x4A000000, b"RAW-OK\n"))
+        echo = payload(echo_from=0x48200000, echo_len=64 + 56 + 7, power_off=True)
+        run, _ = self.harness(echo, "--guest-kernel", str(guest), "--name", "raw", "--timeout", "20",
+                              "--expect", "RAW-OK\n")
+        self.assertEqual(run.stdout.splitlines()[0], "PASS: raw", run.stdout + run.stderr)
+
+    def test_bare_runs_the_guest_at_el1(self):
+        # HVC reaches QEMU's PSCI only from EL1 (at EL2 the conduit is SMC): powering off proves
+        # the guest was entered at EL1 without virtualization=on.
+        path = self.tmp / "bare.bin"
+        path.write_bytes(payload(b"bare guest\n", power_off=True, conduit=HVC_0))
+        start = time.monotonic()
+        run = subprocess.run([sys.executable, str(SCRIPT), "--bare", "--guest-kernel", str(path),
+                              "--vcpus", "2", "--guest-mem", "128M", "--timeout", "20",
+                              "--expect", "^bare guest$", "--name", "bare"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(run.stdout, "PASS: bare\n", run.stderr)
+        self.assertLess(time.monotonic() - start, 15)
 
     def test_exit_status_mismatch(self):
         run, _ = self.harness(payload(b"x", power_off=True), "--expect-exit", "1", "--name", "st")

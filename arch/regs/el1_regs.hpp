@@ -1,6 +1,8 @@
 // The few EL1 registers lamina programs itself: only on the wrong-EL path,
 // where it was started at EL1 and must still reach the console (see
-// boot/wrong_el.cpp). DDI 0487 K.a D23.2 "CPACR_EL1", "SCTLR_EL1", "TCR_EL1".
+// boot/wrong_el.cpp); SCTLR_EL1 is also read from a guest when an exception
+// is injected (SPAN, DSSBS: hyp/trap/fault_injection).
+// DDI 0487 K.a D23.2 "CPACR_EL1", "SCTLR_EL1", "TCR_EL1".
 #pragma once
 
 #include "arch/regs/common.hpp"
@@ -31,7 +33,8 @@ struct CpacrEl1 : RegisterValue<CpacrEl1> {
   X(wxn, 19, 19, bool)             \
   X(span, 23, 23, bool)            \
   X(e0e, 24, 24, bool)             \
-  X(ee, 25, 25, bool)
+  X(ee, 25, 25, bool)              \
+  X(dssbs, 44, 44, bool)
 
 struct SctlrEl1 : RegisterValue<SctlrEl1> {
   // RES1 without FEAT_ExS, FEAT_CSV2_2, FEAT_IESB, FEAT_LSMAOC.

@@ -6,6 +6,35 @@ using namespace lamina::arch;
 
 HcrEl2 idle_hcr_el2() { return HcrEl2::from_scratch().with(HcrEl2::rw, true); }
 
+HcrEl2 guest_hcr_el2(bool fwb) {
+  return HcrEl2::from_scratch()
+      .with(HcrEl2::vm, true)
+      .with(HcrEl2::swio, true)
+      .with(HcrEl2::fmo, true)
+      .with(HcrEl2::imo, true)
+      .with(HcrEl2::amo, true)
+      .with(HcrEl2::fb, true)
+      .with(HcrEl2::bsu, BarrierShareability::kInnerShareable)
+      .with(HcrEl2::twi, true)
+      .with(HcrEl2::tid3, true)
+      .with(HcrEl2::tsc, true)
+      .with(HcrEl2::tidcp, true)
+      .with(HcrEl2::rw, true)
+      .with(HcrEl2::tlor, true)
+      .with(HcrEl2::apk, true)
+      .with(HcrEl2::api, true)
+      .with(HcrEl2::fwb, fwb);
+}
+
+MdcrEl2 guest_mdcr_el2(uint64_t pmcr_n) {
+  return MdcrEl2::from_scratch()
+      .with(MdcrEl2::hpmn, pmcr_n & decltype(MdcrEl2::hpmn)::kMask)
+      .with(MdcrEl2::tpm, true)
+      .with(MdcrEl2::tpmcr, true)
+      .with(MdcrEl2::tpms, true)
+      .with(MdcrEl2::ttrf, true);
+}
+
 CptrEl2 cptr_el2_value() {
   return CptrEl2::from_scratch()
       .with(CptrEl2::tfp, false)

@@ -22,6 +22,22 @@ namespace lamina::hyp {
 // else; stage 2 (VM) and the guest traps are turned on per vCPU later.
 [[nodiscard]] arch::HcrEl2 idle_hcr_el2();
 
+// HCR_EL2 while a vCPU runs (DDI 0487 K.a D23.2 "HCR_EL2"): stage 2 on
+// (VM), EL1 AArch64 (RW); physical IRQ/FIQ/SError to EL2 (IMO/FMO/AMO);
+// barriers and TLB maintenance broadcast inner shareable (BSU, FB); WFI
+// trapped (TWI: lamina idles the CPU), WFE not (a guest's spin-wait stays
+// native); ID registers trapped for sanitizing (TID3); SMC trapped (TSC:
+// PSCI over SMC is served like HVC); IMPLEMENTATION DEFINED registers
+// trapped (TIDCP: UNDEFINED); LORegions trapped (TLOR: hidden); pointer
+// authentication not trapped (API, APK: the guest owns its keys on its
+// pinned CPU); FWB when the CPU has it and stage 2 uses it.
+[[nodiscard]] arch::HcrEl2 guest_hcr_el2(bool fwb);
+
+// MDCR_EL2 while a vCPU runs: the PMU (hidden from guests) and SPE/trace
+// trap; debug registers do not: the guest owns them on its pinned CPU
+// (switched as vCPU state, MDSCR_EL1 included).
+[[nodiscard]] arch::MdcrEl2 guest_mdcr_el2(uint64_t pmcr_n);
+
 // CPTR_EL2: FP/SIMD not trapped (lamina's boot-time libfdt uses it, and
 // guests own it), SVE/SME trapped (lamina does not switch their state yet),
 // trace and activity monitors trapped.

@@ -22,6 +22,14 @@ bool parse_self_test(std::string_view v, SelfTest* out) {
   return true;
 }
 
+// "lamina.stats" alone, or "=1"/"=0".
+bool parse_flag(std::string_view v, bool* out) {
+  if (v.empty() || v == "1") *out = true;
+  else if (v == "0") *out = false;
+  else return false;
+  return true;
+}
+
 }  // namespace
 
 BootOptionsResult parse_boot_options(std::string_view args) {
@@ -43,6 +51,7 @@ BootOptionsResult parse_boot_options(std::string_view args) {
     bool ok = false;
     if (key == "loglevel") ok = parse_log_level(value, &result.options.log_level);
     else if (key == "selftest") ok = parse_self_test(value, &result.options.self_test);
+    else if (key == "stats") ok = parse_flag(value, &result.options.stats);
     if (!ok && result.bad_option.empty()) result.bad_option = word;
   }
   return result;

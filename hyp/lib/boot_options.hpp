@@ -9,6 +9,8 @@
 //   lamina.selftest=stage2-at                     check stage-2 tables against
 //                                                 the MMU (AT S12E1R/W), then
 //                                                 boot on normally
+//   lamina.stats[=1|0]                            count guest exits by kind and
+//                                                 print them when a VM stops
 #pragma once
 
 #include <string_view>
@@ -22,6 +24,7 @@ enum class SelfTest : uint8_t { kNone, kBrk, kWriteText, kExecData, kStackOverfl
 struct BootOptions {
   LogLevel log_level = LogLevel::kInfo;
   SelfTest self_test = SelfTest::kNone;
+  bool stats = false;
 };
 
 struct BootOptionsResult {

@@ -133,8 +133,11 @@ class PsciServer {
   [[nodiscard]] uint32_t vcpu_count() const { return count_; }
   [[nodiscard]] PsciPowerState state(uint32_t k) const { return state_[k]; }
 
- private:
+ // A server for no vCPUs, to be replaced by create()'s (so that a VM can
+  // hold one by value before it is configured).
   PsciServer() = default;
+
+ private:
 
   [[nodiscard]] bool find_vcpu(uint64_t mpidr, uint32_t* index) const;
   [[nodiscard]] int64_t features(uint32_t function_id) const;

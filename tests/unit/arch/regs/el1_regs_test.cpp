@@ -23,6 +23,7 @@ TEST(SctlrEl1Layout, FieldsMatchTheArmArm) {
   expect_layout<SctlrEl1>({
       {"m", 0, 0},     {"a", 1, 1},       {"c", 2, 2},     {"sa", 3, 3},     {"sa0", 4, 4},
       {"i", 12, 12},   {"wxn", 19, 19},   {"span", 23, 23}, {"e0e", 24, 24}, {"ee", 25, 25},
+      {"dssbs", 44, 44},
   });
   // EOS (11), TSCXT (20), EIS (22), nTLSMD (28), LSMAOE (29) are RES1
   // without FEAT_ExS, FEAT_CSV2_2 and FEAT_LSMAOC.

@@ -160,3 +160,25 @@ TEST(El2Config, DefaultIpaBitsAndHypVaBitsCapAt48) {
 
 }  // namespace
 }  // namespace lamina::hyp
+
+namespace lamina::hyp {
+namespace {
+
+// Bit positions from DDI 0487 K.a D23.2 "HCR_EL2" / "MDCR_EL2", written out.
+TEST(GuestEl2Config, HcrEl2) {
+  const uint64_t expected = (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 9) |
+                            (1ull << 10) | (1ull << 13) | (1ull << 18) | (1ull << 19) | (1ull << 20) |
+                            (1ull << 31) | (1ull << 35) | (1ull << 40) | (1ull << 41);
+  EXPECT_EQ(guest_hcr_el2(false).raw(), expected);
+  EXPECT_EQ(guest_hcr_el2(true).raw(), expected | (1ull << 46));
+}
+
+TEST(GuestEl2Config, MdcrEl2TrapsPmuNotDebug) {
+  const uint64_t v = guest_mdcr_el2(6).raw();
+  EXPECT_EQ(v & 0x1f, 6u);                // HPMN
+  EXPECT_EQ(v, 6u | (1u << 5) | (1u << 6) | (1u << 14) | (1u << 19));  // TPMCR, TPM, TPMS, TTRF
+  EXPECT_EQ(v & ((1u << 9) | (1u << 10) | (1u << 11)), 0u);  // TDA, TDOSA, TDRA clear
+}
+
+}  // namespace
+}  // namespace lamina::hyp

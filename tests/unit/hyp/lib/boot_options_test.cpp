@@ -127,3 +127,13 @@ TEST(BootOptions, NotNulTerminatedInput) {
 
 }  // namespace
 }  // namespace lamina
+
+TEST(BootOptions, Stats) {
+  EXPECT_FALSE(lamina::parse_boot_options("").options.stats);
+  EXPECT_TRUE(lamina::parse_boot_options("lamina.stats").options.stats);
+  EXPECT_TRUE(lamina::parse_boot_options("lamina.stats=1").options.stats);
+  EXPECT_FALSE(lamina::parse_boot_options("lamina.stats=0").options.stats);
+  const lamina::BootOptionsResult bad = lamina::parse_boot_options("lamina.stats=yes");
+  EXPECT_FALSE(bad.options.stats);
+  EXPECT_EQ(bad.bad_option, "lamina.stats=yes");
+}

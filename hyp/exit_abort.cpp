@@ -1,0 +1,113 @@
+// Stage-2 aborts: the faulting IPA (HPFAR_EL2 + FAR_EL2) decides the route.
+//   RAM            -> map the block around it on demand and retry the
+//                     instruction (also when the guest's own stage-1 walk
+//                     faulted: S1PTW);
+//   emulated device-> decode the access from the ISS, call the model, write
+//                     back a load's result, skip the instruction; an access
+//                     the ISS cannot describe (ISV = 0) gets an external
+//                     abort;
+//   anything else  -> a synchronous external abort into the guest, as the
+//                     hardware would deliver it without lamina.
+#include "arch/sysreg.hpp"
+#include "hyp/exit.hpp"
+#include "hyp/lib/mmio_access.hpp"
+#include "hyp/log.hpp"
+#include "hyp/percpu.hpp"
+#include "hyp/vm.hpp"
+#include "mm/fault_ipa.hpp"
+
+namespace lamina::hyp {
+
+namespace {
+
+// DFSC/IFSC groups (DDI 0487 K.a D23.2 "ESR_EL2", ISS for aborts): 0b0001xx
+// translation faults, 0b0010xx access flag faults, 0b0011xx permission
+// faults; xx is the level.
+constexpr uint8_t kFaultStatusGroupMask = 0b111100;
+constexpr uint8_t kTranslationFault = 0b000100;
+constexpr uint8_t kAccessFlagFault = 0b001000;
+
+bool is_missing_mapping(uint8_t fsc) {
+  const uint8_t group = fsc & kFaultStatusGroupMask;
+  return group == kTranslationFault || group == kAccessFlagFault;
+}
+
+// Logs at most this many ISV = 0 MMIO accesses per VM, then stays quiet:
+// a guest cannot flood the console.
+constexpr uint32_t kIsv0LogLimit = 8;
+uint32_t g_isv0_logged[kMaxVms];
+
+ExitAction fault_in(Vcpu& vcpu, mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr) {
+  auto mapped = vcpu.vm().fault_in(ipa);
+  if (!mapped.ok()) {
+    LOG_ERROR("vm {}: cannot map RAM at {}: {}", vcpu.vm().name(), ipa.value(), mm::error_name(mapped.error()));
+    return stop_vm_on_fault(vcpu, "out of memory for its stage-2 tables", esr);
+  }
+  switch (mapped.value()) {
+    case 0: return ExitAction::kLeave;  // the VM is stopping or resetting
+    case uint64_t{1} << 30: ++vcpu.stats.fault_in_1g; break;
+    case uint64_t{1} << 21: ++vcpu.stats.fault_in_2m; break;
+    default: ++vcpu.stats.fault_in_4k; break;
+  }
+  return ExitAction::kResume;
+}
+
+ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, const arch::DataAbort& abort,
+                        mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr, uint64_t far) {
+  auto access = decode_mmio_access(abort, ipa);
+  if (!access.ok()) {
+    Vm& vm = vcpu.vm();
+    if (g_isv0_logged[vm.index] < kIsv0LogLimit) {
+      ++g_isv0_logged[vm.index];
+      LOG_WARN("vm {}: vcpu{}: {} at pc {:x} to device IPA {:x} cannot be emulated (no instruction syndrome): "
+               "external abort injected{}",
+               vm.name(), vcpu.index(), access.error() == MmioDecodeError::kNoSyndrome ? "access" : "stage-1 walk",
+               vcpu.regs.pc, ipa.value(), g_isv0_logged[vm.index] == kIsv0LogLimit ? " (not logged again)" : "");
+    }
+    return inject_external_abort(vcpu, esr, far, false);
+  }
+  const MmioAccess& a = access.value();
+  ++(vcpu.stats.*region.counter);
+  const uint64_t offset = a.ipa.minus(region.base);
+  MmioResult result;
+  Vm& vm = vcpu.vm();
+  const bool locked = vm.mmio_lock.lock(this_cpu().index);
+  if (a.is_write) {
+    result = region.device->write(offset, a.width_bytes, mmio_store_value(a, guest_reg(vcpu, a.reg)));
+  } else {
+    uint64_t value = 0;
+    result = region.device->read(offset, a.width_bytes, &value);
+    if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, value));
+  }
+  if (locked) vm.mmio_lock.unlock();
+  if (result != MmioResult::kOk) return inject_external_abort(vcpu, esr, far, false);
+  skip_instruction(vcpu, esr);
+  return ExitAction::kResume;
+}
+
+}  // namespace
+
+ExitAction handle_data_abort(Vcpu& vcpu, arch::EsrEl2 esr) {
+  const auto abort = arch::DataAbort::from(esr);
+  if (!abort.ok()) return stop_vm_on_fault(vcpu, "data abort exit with a foreign syndrome", esr);
+  const uint64_t far = arch::read<arch::FarEl2>().value();
+  const mm::IntermediatePhysAddr ipa = mm::faulting_ipa(arch::read<arch::HpfarEl2>(), far);
+  Vm& vm = vcpu.vm();
+  if (vm.ram.contains(ipa)) {
+    if (is_missing_mapping(abort.value().fault_status())) return fault_in(vcpu, ipa, esr);
+    return inject_external_abort(vcpu, esr, far, false);
+  }
+  if (const MmioRegion* region = vm.find_mmio(ipa)) return emulate_mmio(vcpu, *region, abort.value(), ipa, esr, far);
+  return inject_external_abort(vcpu, esr, far, false);
+}
+
+ExitAction handle_instruction_abort(Vcpu& vcpu, arch::EsrEl2 esr) {
+  const auto abort = arch::InstructionAbort::from(esr);
+  if (!abort.ok()) return stop_vm_on_fault(vcpu, "instruction abort exit with a foreign syndrome", esr);
+  const uint64_t far = arch::read<arch::FarEl2>().value();
+  const mm::IntermediatePhysAddr ipa = mm::faulting_ipa(arch::read<arch::HpfarEl2>(), far);
+  if (vcpu.vm().ram.contains(ipa) && is_missing_mapping(abort.value().fault_status())) return fault_in(vcpu, ipa, esr);
+  return inject_external_abort(vcpu, esr, far, true);
+}
+
+}  // namespace lamina::hyp

@@ -1,0 +1,43 @@
+// WFI (HCR_EL2.TWI): the vCPU has nothing to do until an interrupt would
+// wake it. Without a virtual interrupt controller yet (issue 5) the one
+// source is its virtual timer: WFI returns once the timer condition holds
+// (DDI 0487 K.a D12.2.4 "The timer condition": ENABLE, not IMASK,
+// ISTATUS), and WFI's wake-up does not depend on PSTATE.I. Meanwhile the
+// physical CPU sleeps in WFE: the counter's event stream (CNTHCTL_EL2)
+// bounds each sleep, and SEV from a VM stop or reset wakes it at once.
+// WFE is not trapped.
+#include "arch/barrier.hpp"
+#include "hyp/exit.hpp"
+#include "hyp/vm.hpp"
+
+namespace lamina::hyp {
+
+namespace {
+
+constexpr uint64_t kCntvCtlEnable = 1u << 0;
+constexpr uint64_t kCntvCtlImask = 1u << 1;
+constexpr uint64_t kCntvCtlIstatus = 1u << 2;
+
+bool vtimer_fired() {
+  uint64_t ctl;
+  asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
+  return (ctl & (kCntvCtlEnable | kCntvCtlImask | kCntvCtlIstatus)) == (kCntvCtlEnable | kCntvCtlIstatus);
+}
+
+}  // namespace
+
+ExitAction handle_wfx(Vcpu& vcpu, arch::EsrEl2 esr) {
+  ++vcpu.stats.wfi;
+  skip_instruction(vcpu, esr);
+  return handle_wfi_wait(vcpu);
+}
+
+ExitAction handle_wfi_wait(Vcpu& vcpu) {
+  while (!vtimer_fired()) {
+    if (vcpu.vm().state() != VmState::kRunning) return ExitAction::kLeave;
+    arch::wfe();
+  }
+  return ExitAction::kResume;
+}
+
+}  // namespace lamina::hyp

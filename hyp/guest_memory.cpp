@@ -1,0 +1,150 @@
+#include "hyp/guest_memory.hpp"
+
+#include "arch/cache.hpp"
+#include "hyp/log.hpp"
+#include "hyp/memory.hpp"
+#include "hyp/percpu.hpp"
+#include "hyp/vm.hpp"
+
+namespace lamina::hyp {
+
+namespace {
+
+SpinLock g_frames_lock;
+
+struct FramesGuard {
+  FramesGuard() : held(g_frames_lock.lock(this_cpu().index)) {}
+  ~FramesGuard() {
+    if (held) g_frames_lock.unlock();
+  }
+  bool held;
+};
+
+Result<mm::PhysAddr, mm::Error> alloc_ram(void* /*context*/, uint64_t frames, uint64_t align_frames) {
+  FramesGuard guard;
+  return frame_allocator().alloc(frames, align_frames);
+}
+
+void free_ram(void* /*context*/, mm::PhysAddr pa, uint64_t frames) {
+  FramesGuard guard;
+  if (auto r = frame_allocator().free(pa, frames); !r.ok())
+    LOG_ERROR("freeing guest frames at {}: {}", pa, mm::error_name(r.error()));
+}
+
+// Stage-2 tables: zeroed, and cleaned to the PoC so that the walker never
+// depends on the walk being cacheable.
+Result<mm::PhysAddr, mm::Error> alloc_tables(void* /*context*/, unsigned pages) {
+  mm::PhysAddr pa;
+  {
+    FramesGuard guard;
+    pa = TRY(frame_allocator().alloc(pages, pages));
+  }
+  const uint64_t bytes = uint64_t{pages} * mm::kPageSize;
+  __builtin_memset(mm::to_ptr<void>(mm::to_va(pa)), 0, bytes);
+  arch::clean_dcache_to_poc(mm::to_va(pa).value(), bytes);
+  return pa;
+}
+
+void free_tables(void* context, mm::PhysAddr pa, unsigned pages) { free_ram(context, pa, pages); }
+
+uint64_t* table_at(void* /*context*/, mm::PhysAddr pa) { return mm::to_ptr<uint64_t>(mm::to_va(pa)); }
+
+// DCZID_EL0 (DDI 0487 K.a D23.2 "DCZID_EL0"): DZP [4] prohibits DC ZVA,
+// BS [3:0] is log2 of the block size in words.
+constexpr uint64_t kDczidDzp = 1u << 4;
+constexpr uint64_t kDczidBsMask = 0xf;
+
+// Zeroes [pa, pa + bytes) (page-aligned) with DC ZVA where allowed: one
+// instruction per block instead of one store per word, which matters for
+// the 1 GiB blocks of a large guest.
+void zero_frames(void* context, mm::PhysAddr pa, uint64_t bytes) {
+  const Vm& vm = *static_cast<const Vm*>(context);
+  uint64_t dczid;
+  asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
+  auto* p = mm::to_ptr<uint8_t>(mm::to_va(pa));
+  if ((dczid & kDczidDzp) == 0) {
+    const uint64_t block = uint64_t{4} << (dczid & kDczidBsMask);
+    for (uint64_t off = 0; off < bytes; off += block) asm volatile("dc zva, %0" ::"r"(p + off) : "memory");
+    arch::dsb_ish();
+  } else {
+    __builtin_memset(p, 0, bytes);
+  }
+  // Without FWB a guest with its MMU off reads memory non-cacheably: the
+  // zeroes must reach the PoC.
+  if (!vm.fwb) arch::clean_dcache_to_poc(mm::to_va(pa).value(), bytes);
+}
+
+}  // namespace
+
+FrameSource guest_frame_source() { return FrameSource{nullptr, alloc_ram, free_ram}; }
+
+mm::S2TableMemory stage2_table_memory() {
+  mm::S2TableMemory m;
+  m.alloc = alloc_tables;
+  m.free = free_tables;
+  m.table = table_at;
+  return m;
+}
+
+Result<mm::PhysAddr, mm::Error> alloc_host_frames(uint64_t frames) { return alloc_ram(nullptr, frames, 1); }
+
+void scrub_guest_ram(Vm& vm, mm::IntermediatePhysAddr ipa, uint64_t size) {
+  vm.ram.scrub(ipa, size, zero_frames, &vm);
+}
+
+namespace {
+
+// Calls fn(host pointer, bytes) for each host-contiguous piece of
+// [ipa, ipa + bytes) of guest RAM.
+template <typename Fn>
+bool for_each_piece(Vm& vm, mm::IntermediatePhysAddr ipa, uint64_t bytes, Fn fn) {
+  uint64_t done = 0;
+  while (done < bytes) {
+    auto piece = vm.ram.translate(ipa.offset(done));
+    if (!piece.ok()) return false;
+    uint64_t n = piece.value().size;
+    if (n > bytes - done) n = bytes - done;
+    fn(piece.value().pa, done, n);
+    done += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+void copy_to_guest(Vm& vm, mm::IntermediatePhysAddr ipa, const void* src, uint64_t bytes) {
+  scrub_guest_ram(vm, ipa, bytes);
+  const auto* from = static_cast<const uint8_t*>(src);
+  (void)for_each_piece(vm, ipa, bytes, [&](mm::PhysAddr pa, uint64_t offset, uint64_t n) {
+    __builtin_memcpy(mm::to_ptr<void>(mm::to_va(pa)), from + offset, n);
+    mm::make_visible_to_guest(pa, n, true);
+  });
+}
+
+void zero_guest(Vm& vm, mm::IntermediatePhysAddr ipa, uint64_t bytes) {
+  scrub_guest_ram(vm, ipa, bytes);
+  (void)for_each_piece(vm, ipa, bytes, [&](mm::PhysAddr pa, uint64_t, uint64_t n) {
+    __builtin_memset(mm::to_ptr<void>(mm::to_va(pa)), 0, n);
+    mm::make_visible_to_guest(pa, n, false);
+  });
+}
+
+bool copy_payload_to_guest(Vm& vm) {
+  const GuestBootPlan& plan = vm.plan;
+  const auto* kernel = mm::to_ptr<const uint8_t>(mm::to_va(vm.desc.kernel.base));
+  for (size_t i = 0; i < plan.copy_count; ++i) {
+    const PayloadCopy& c = plan.copies[i];
+    if (!vm.ram.contains(c.ipa, c.mem_size)) return false;
+    copy_to_guest(vm, c.ipa, kernel + c.file_offset, c.file_size);
+    if (c.mem_size > c.file_size) zero_guest(vm, c.ipa.offset(c.file_size), c.mem_size - c.file_size);
+  }
+  if (plan.initrd_size != 0) {
+    if (!vm.ram.contains(plan.initrd, plan.initrd_size)) return false;
+    copy_to_guest(vm, plan.initrd, mm::to_ptr<const void>(mm::to_va(vm.desc.ramdisk.base)), plan.initrd_size);
+  }
+  if (vm.dtb.size > plan.dtb_size || !vm.ram.contains(plan.dtb, vm.dtb.size)) return false;
+  copy_to_guest(vm, plan.dtb, mm::to_ptr<const void>(mm::to_va(vm.dtb.base)), vm.dtb.size);
+  return true;
+}
+
+}  // namespace lamina::hyp

@@ -1,0 +1,127 @@
+#include "hyp/vm.hpp"
+
+#include "arch/barrier.hpp"
+#include "arch/cache.hpp"
+#include "hyp/console.hpp"
+#include "hyp/guest_console.hpp"
+#include "hyp/guest_memory.hpp"
+#include "hyp/log.hpp"
+#include "hyp/percpu.hpp"
+#include "hyp/power.hpp"
+
+namespace lamina::hyp {
+
+namespace {
+
+bool g_stats_enabled = false;
+
+}  // namespace
+
+void set_exit_stats_enabled(bool enabled) { g_stats_enabled = enabled; }
+
+const MmioRegion* Vm::find_mmio(mm::IntermediatePhysAddr ipa) const {
+  for (size_t i = 0; i < mmio_count; ++i) {
+    const MmioRegion& r = mmio[i];
+    if (ipa >= r.base && ipa.minus(r.base) < r.size) return &r;
+  }
+  return nullptr;
+}
+
+Result<uint64_t, mm::Error> Vm::fault_in(mm::IntermediatePhysAddr ipa) {
+  const RamBlock block = TRY(ram.block_for(ipa));
+  const uint32_t me = this_cpu().index;
+  if (!lock.lock(me)) return Err{mm::Error::kBusy};
+  uint64_t mapped = 0;
+  if (state() == VmState::kRunning) {
+    scrub_guest_ram(*this, block.ipa, block.size);
+    auto r = stage2.map(block.ipa, block.pa, block.size, mm::kS2GuestRam);
+    if (!r.ok()) {
+      lock.unlock();
+      return Err{r.error()};
+    }
+    mapped = block.size;
+  }
+  lock.unlock();
+  return mapped;
+}
+
+void Vm::unmap_all() {
+  // Every vCPU still in the guest faults at its next access and comes out.
+  if (auto r = stage2.unmap(ram.base(), ram.size()); !r.ok())
+    LOG_ERROR("vm {}: cannot unmap its RAM: {}", name(), mm::error_name(r.error()));
+  arch::dsb_ishst();
+  arch::sev();  // wake vCPUs waiting in WFI emulation or guest WFE
+}
+
+void Vm::begin_stop(const char* reason) {
+  const uint32_t me = this_cpu().index;
+  const bool locked = lock.lock(me);
+  const VmState s = state();
+  if (s == VmState::kRunning || s == VmState::kResetting) {
+    stop_reason_ = reason;
+    state_.store(VmState::kStopping, std::memory_order_release);
+    unmap_all();
+  }
+  if (locked) lock.unlock();
+}
+
+void Vm::begin_reset() {
+  const uint32_t me = this_cpu().index;
+  const bool locked = lock.lock(me);
+  if (state() == VmState::kRunning) {
+    state_.store(VmState::kResetting, std::memory_order_release);
+    unmap_all();
+  }
+  if (locked) lock.unlock();
+}
+
+void Vm::vcpu_entered() { ++active_vcpus_; }  // under `lock` (see run loop)
+
+void Vm::vcpu_left(Vcpu& vcpu) {
+  const uint32_t me = this_cpu().index;
+  const bool locked = lock.lock(me);
+  vcpu.save();
+  --active_vcpus_;
+  if (active_vcpus_ == 0) {
+    if (state() == VmState::kStopping) finish_stop();
+    else if (state() == VmState::kResetting) finish_reset();
+  }
+  if (locked) lock.unlock();
+}
+
+void Vm::finish_stop() {
+  state_.store(VmState::kStopped, std::memory_order_release);
+  for (uint32_t i = 0; i < vcpu_count(); ++i) vcpus[i].start_pending.store(false, std::memory_order_relaxed);
+  LOG_INFO("vm {}: stopped ({})", name(), stop_reason_ != nullptr ? stop_reason_ : "all vCPUs off");
+  if (g_stats_enabled) {
+    ExitStats total;
+    for (uint32_t i = 0; i < vcpu_count(); ++i) total.add(vcpus[i].stats);
+    LOG_INFO("vm {}: stage-2 fault-ins 4K={} 2M={} 1G={}, mmio uart={} test={}, hvc={} smc={} sysreg={} wfi={} "
+             "irq={}, injected aborts={} undefs={}, other={}, resets={}",
+             name(), total.fault_in_4k, total.fault_in_2m, total.fault_in_1g, total.mmio_uart, total.mmio_test,
+             total.hvc, total.smc, total.sysreg, total.wfi, total.irq, total.aborts_injected,
+             total.undefs_injected, total.other, resets);
+  }
+  guest_console_flush(*this);
+  note_vm_stopped();
+}
+
+void Vm::finish_reset() {
+  ++resets;
+  LOG_INFO("vm {}: reset (restart {})", name(), resets);
+  for (uint32_t i = 0; i < vcpu_count(); ++i) vcpus[i].start_pending.store(false, std::memory_order_relaxed);
+  psci.reset();
+  state_.store(VmState::kRunning, std::memory_order_release);
+  if (!load_payload()) {
+    stop_reason_ = "its payload could not be reloaded";
+    finish_stop();
+  }
+}
+
+bool Vm::load_payload() {
+  if (!copy_payload_to_guest(*this)) return false;
+  vcpus[0].request_start(plan.entry.value(), plan.dtb.value());
+  return true;
+}
+
+}  // namespace lamina::hyp

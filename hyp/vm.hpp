@@ -1,0 +1,119 @@
+// A virtual machine: its stage-2 address space and VMID, its RAM, its
+// emulated devices, its vCPUs, its PSCI state and its boot payload.
+//
+// Guest physical layout (mirrors QEMU virt, so programs built for it run
+// unchanged): RAM at 0x4000_0000, the virtual PL011 at 0x0900_0000, the
+// optional test device where the VM description puts it; every other IPA is
+// a hole (an access gets a synchronous external abort).
+//
+// Lifecycle: kRunning -> kStopping (SYSTEM_OFF, the last CPU_OFF, an
+// unrecoverable guest fault) -> kStopped; kRunning -> kResetting
+// (SYSTEM_RESET) -> kRunning. Stopping and resetting first unmap all of
+// stage 2, so every vCPU of the VM leaves the guest at its next memory
+// access; the last vCPU to leave finishes the transition. EL2-only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "hyp/dev/test_device.hpp"
+#include "hyp/dev/vpl011.hpp"
+#include "hyp/lib/psci_server.hpp"
+#include "hyp/lib/spinlock.hpp"
+#include "hyp/trap/fault_injection.hpp"
+#include "hyp/trap/id_registers.hpp"
+#include "hyp/vcpu.hpp"
+#include "hyp/vm/guest_payload.hpp"
+#include "hyp/vm/guest_ram.hpp"
+#include "hyp/vm/vm_description.hpp"
+#include "mm/stage2.hpp"
+
+namespace lamina::hyp {
+
+inline constexpr mm::IntermediatePhysAddr kGuestRamBase{0x4000'0000};
+inline constexpr mm::IntermediatePhysAddr kGuestUartBase{0x0900'0000};
+inline constexpr uint32_t kGuestUartSpi = 1;
+inline constexpr uint64_t kDeviceWindow = 0x1000;
+
+enum class VmState : uint8_t { kRunning, kStopping, kResetting, kStopped };
+
+// An emulated device's window in the guest's IPA space.
+struct MmioRegion {
+  mm::IntermediatePhysAddr base;
+  uint64_t size = 0;
+  MmioDevice* device = nullptr;
+  uint64_t ExitStats::*counter = nullptr;
+};
+
+class Vm {
+ public:
+  static constexpr size_t kMaxMmioRegions = 4;
+
+  Vm() = default;
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+
+  [[nodiscard]] const char* name() const { return desc.name; }
+  [[nodiscard]] uint32_t vcpu_count() const { return desc.vcpus; }
+  [[nodiscard]] Vcpu& vcpu(uint32_t i) { return vcpus[i]; }
+  [[nodiscard]] VmState state() const { return state_.load(std::memory_order_acquire); }
+  [[nodiscard]] const MmioRegion* find_mmio(mm::IntermediatePhysAddr ipa) const;
+
+  // Maps the RAM block around `ipa` (scrubbing it first). kOutOfRange when
+  // `ipa` is not RAM. Returns the block size mapped, or 0 when the VM is no
+  // longer running (the vCPU must leave).
+  [[nodiscard]] Result<uint64_t, mm::Error> fault_in(mm::IntermediatePhysAddr ipa);
+
+  // Starts the stop/reset of the whole VM (idempotent; the first reason
+  // wins). Called from any of its vCPUs' CPUs.
+  void begin_stop(const char* reason);
+  void begin_reset();
+
+  // A vCPU of this VM entered / left its run loop. The last to leave while
+  // stopping or resetting completes it (returns true if it did).
+  void vcpu_entered();
+  void vcpu_left(Vcpu& vcpu);
+
+  // Copies the pristine payload (kernel, initrd, DTB) into RAM and requests
+  // the boot vCPU's start. At creation and after a reset.
+  [[nodiscard]] bool load_payload();
+
+  VmDescription desc{};
+  uint32_t index = 0;
+  GuestRam ram;
+  mm::Stage2 stage2;
+  uint64_t vtcr = 0;  // VTCR_EL2 while this VM runs
+  uint64_t hcr = 0;   // HCR_EL2 while this VM runs
+  unsigned ipa_bits = 0;
+  bool fwb = false;
+  IdRegisterPolicy id_policy;             // what its ID registers offer
+  GuestPstateFeatures pstate_features;    // ... and so what exception entry does
+  PsciServer psci;
+  SpinLock lock;       // PSCI, lifecycle, fault-in
+  SpinLock mmio_lock;  // the device models (not thread-safe themselves)
+  Vcpu vcpus[kPsciMaxVcpus];
+  VirtualPl011 uart;
+  TestDevice test_device;
+  MmioRegion mmio[kMaxMmioRegions];
+  size_t mmio_count = 0;
+  GuestBootPlan plan{};
+  mm::PhysRange dtb;  // the pristine guest DTB lamina built (host memory)
+  uint32_t resets = 0;
+
+ private:
+  void finish_stop();
+  void finish_reset();
+  void unmap_all();
+
+  std::atomic<VmState> state_{VmState::kRunning};
+  uint32_t active_vcpus_ = 0;
+  const char* stop_reason_ = nullptr;
+};
+
+// Every VM, and how many exist (set up by hyp/vm_boot.cpp).
+[[nodiscard]] Vm* vm_table();
+[[nodiscard]] size_t vm_count();
+// Whether lamina.stats asked for exit counters at VM stop.
+void set_exit_stats_enabled(bool enabled);
+
+}  // namespace lamina::hyp

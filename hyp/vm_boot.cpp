@@ -1,0 +1,240 @@
+#include "hyp/vm_boot.hpp"
+
+#include <span>
+
+#include "arch/sysreg.hpp"
+#include "hyp/cpu/el2_config.hpp"
+#include "hyp/dev/test_device.hpp"
+#include "hyp/dev/vpl011.hpp"
+#include "hyp/guest_console.hpp"
+#include "hyp/guest_memory.hpp"
+#include "hyp/host_security.hpp"
+#include "hyp/log.hpp"
+#include "hyp/percpu.hpp"
+#include "hyp/power.hpp"
+#include "hyp/vm.hpp"
+#include "hyp/vm/guest_dtb.hpp"
+#include "mm/stage2_geometry.hpp"
+#include "mm/vmid_allocator.hpp"
+
+namespace lamina::hyp {
+
+namespace {
+
+Vm g_vms[kMaxVms];
+size_t g_vm_count = 0;
+mm::VmidAllocator g_vmids;
+PsciConduit g_conduit = PsciConduit::kNone;
+
+// The virtual UART's bytes go to the shared console.
+void uart_tx(void* context, uint8_t byte) { guest_console_putc(*static_cast<Vm*>(context), static_cast<char>(byte)); }
+bool uart_rx(void* context, uint8_t* byte) {
+  char c;
+  if (!guest_console_getc(*static_cast<Vm*>(context), &c)) return false;
+  *byte = static_cast<uint8_t>(c);
+  return true;
+}
+
+bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter) {
+  if (vm.mmio_count == Vm::kMaxMmioRegions) return false;
+  vm.mmio[vm.mmio_count++] = MmioRegion{base, kDeviceWindow, device, counter};
+  return true;
+}
+
+bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
+  return a < b + b_size && b < a + a_size;
+}
+
+// Maps all of the VM's RAM now (lamina,map-eagerly): scrubbed up front.
+bool map_all_ram(Vm& vm) {
+  for (size_t i = 0; i < vm.ram.segment_count(); ++i) {
+    const RamSegment& s = vm.ram.segment(i);
+    scrub_guest_ram(vm, s.ipa, s.size);
+    if (auto r = vm.stage2.map(s.ipa, s.pa, s.size, mm::kS2GuestRam); !r.ok()) {
+      LOG_ERROR("vm {}: cannot map its RAM: {}", vm.name(), mm::error_name(r.error()));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool build_dtb(Vm& vm, const VmDescription& d, const Platform& platform, const void* host_fdt) {
+  GuestDtbSpec spec;
+  spec.ram_base = kGuestRamBase;
+  spec.ram_size = d.memory_bytes;
+  spec.vcpus = d.vcpus;
+  spec.bootargs = d.bootargs;
+  spec.initrd = vm.plan.initrd;
+  spec.initrd_size = vm.plan.initrd_size;
+  spec.uart = kGuestUartBase;
+  spec.uart_spi = kGuestUartSpi;
+  if (auto timer = host_timer_interrupts(host_fdt); timer.ok()) spec.timer = timer.value();
+  spec.has_test_device = d.has_test_device;
+  spec.test_device = d.test_device;
+  (void)platform;
+
+  const uint64_t slot = vm.plan.dtb_size;
+  auto frames = alloc_host_frames(slot / mm::kPageSize);
+  if (!frames.ok()) {
+    LOG_ERROR("vm {}: no memory for its device tree", vm.name());
+    return false;
+  }
+  void* out = mm::to_ptr<void>(mm::to_va(frames.value()));
+  auto size = d.has_dtb() ? patch_guest_dtb(mm::to_ptr<const void>(mm::to_va(d.dtb.base)), d.dtb.size, spec, out, slot)
+                          : build_guest_dtb(spec, out, slot);
+  if (!size.ok()) {
+    char message[256];
+    describe_guest_dtb_error(size.error(), message, sizeof(message));
+    LOG_ERROR("vm {}: {}", vm.name(), message);
+    return false;
+  }
+  vm.dtb = {frames.value(), size.value()};
+  return true;
+}
+
+// Everything but the vCPUs' CPUs; false (after a message) refuses the VM.
+bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const void* host_fdt,
+               const CpuFeatures& features, const HostSecurity& host) {
+  vm.desc = d;
+  const unsigned ipa_bits = d.ipa_bits != 0 ? d.ipa_bits : default_ipa_bits(features);
+  auto geometry = mm::stage2_geometry_for(features.parange, ipa_bits);
+  if (!geometry.ok()) {
+    LOG_ERROR("vm {}: a {}-bit guest address space is impossible on this CPU: {}", d.name, ipa_bits,
+              mm::geometry_error_name(geometry.error()));
+    return false;
+  }
+  vm.ipa_bits = geometry.value().ipa_bits;
+  const uint64_t ipa_limit = uint64_t{1} << vm.ipa_bits;
+  if (d.memory_bytes > ipa_limit - kGuestRamBase.value()) {
+    LOG_ERROR("vm {}: {} MiB of RAM at {:x} does not fit a {}-bit guest address space", d.name,
+              d.memory_bytes >> 20, kGuestRamBase.value(), vm.ipa_bits);
+    return false;
+  }
+  if (d.has_test_device &&
+      (ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestRamBase.value(), d.memory_bytes) ||
+       ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestUartBase.value(), kDeviceWindow))) {
+    LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its RAM or its UART", d.name, d.test_device.value());
+    return false;
+  }
+
+  const std::span<const uint8_t> kernel(mm::to_ptr<const uint8_t>(mm::to_va(d.kernel.base)), d.kernel.size);
+  auto plan = plan_guest_boot(kernel, d.ramdisk.size, kGuestRamBase, d.memory_bytes);
+  if (!plan.ok()) {
+    LOG_ERROR("vm {}: kernel at {} refused: {}", d.name, d.kernel.base, payload_error_name(plan.error()));
+    return false;
+  }
+  vm.plan = plan.value();
+
+  vm.id_policy = id_register_policy(vm.ipa_bits);
+  vm.pstate_features =
+      guest_pstate_features(arch::read<arch::IdAa64Pfr1>().raw(), arch::read<arch::IdAa64Mmfr1>().raw(),
+                            arch::read<arch::IdAa64Mmfr2>().raw(), vm.id_policy);
+  vm.fwb = features.s2fwb;
+  vm.hcr = guest_hcr_el2(vm.fwb).raw();
+  vm.vtcr = vtcr_el2_value(geometry.value(), features).raw();
+  auto vmid = g_vmids.alloc();
+  if (!vmid.ok()) {
+    LOG_ERROR("vm {}: no VMID left: {}", d.name, mm::error_name(vmid.error()));
+    return false;
+  }
+  mm::Stage2::Config config;
+  config.geometry = geometry.value();
+  config.codec = mm::S2CodecConfig{vm.fwb, features.xnx};
+  config.vmid = vmid.value();
+  config.cnp = features.cnp;
+  if (auto r = vm.stage2.init(config, stage2_table_memory()); !r.ok()) {
+    LOG_ERROR("vm {}: no memory for its stage-2 tables", d.name);
+    return false;
+  }
+  if (auto r = vm.ram.allocate(kGuestRamBase, d.memory_bytes, guest_frame_source()); !r.ok()) {
+    LOG_ERROR("vm {}: cannot back {} MiB of guest RAM: {}", d.name, d.memory_bytes >> 20, mm::error_name(r.error()));
+    return false;
+  }
+  const uint64_t bitmap_bytes = vm.ram.scrub_bitmap_words() * sizeof(uint64_t);
+  auto bitmap = alloc_host_frames(mm::align_up(bitmap_bytes, mm::kPageSize) / mm::kPageSize);
+  if (!bitmap.ok()) {
+    LOG_ERROR("vm {}: no memory for its RAM bookkeeping", d.name);
+    return false;
+  }
+  auto* words = mm::to_ptr<uint64_t>(mm::to_va(bitmap.value()));
+  __builtin_memset(words, 0, bitmap_bytes);
+  vm.ram.set_scrub_bitmap(words);
+
+  if (!build_dtb(vm, d, platform, host_fdt)) return false;
+
+  vm.uart.attach(uart_tx, uart_rx, &vm);
+  if (!add_mmio(vm, kGuestUartBase, &vm.uart, &ExitStats::mmio_uart)) return false;
+  if (d.has_test_device && !add_mmio(vm, d.test_device, &vm.test_device, &ExitStats::mmio_test)) return false;
+
+  uint64_t mpidrs[kPsciMaxVcpus];
+  for (uint32_t i = 0; i < d.vcpus; ++i) mpidrs[i] = i;
+  auto psci = PsciServer::create(std::span<const uint64_t>(mpidrs, d.vcpus), 0, host);
+  if (!psci.ok()) {
+    LOG_ERROR("vm {}: PSCI setup failed", d.name);
+    return false;
+  }
+  vm.psci = psci.value();
+  if (d.map_eagerly && !map_all_ram(vm)) return false;
+  LOG_INFO("vm {}: {} vCPU{}, {} MiB RAM in {} piece{}, {}-bit IPA, {} kernel, entry {:x}, DT at {:x}{}", d.name,
+           d.vcpus, d.vcpus == 1 ? "" : "s", d.memory_bytes >> 20, vm.ram.segment_count(),
+           vm.ram.segment_count() == 1 ? "" : "s", vm.ipa_bits, payload_kind_name(vm.plan.kind), vm.plan.entry.value(),
+           vm.plan.dtb.value(), d.map_eagerly ? ", RAM mapped eagerly" : "");
+  return true;
+}
+
+}  // namespace
+
+Vm* vm_table() { return g_vms; }
+size_t vm_count() { return g_vm_count; }
+PsciConduit host_psci_conduit() { return g_conduit; }
+
+bool create_vms(const VmDescriptions& descs, const Platform& platform, const void* host_fdt,
+                const CpuFeatures& features, size_t online_cpus) {
+  g_conduit = platform.psci.conduit;
+  uint32_t wanted = 0;
+  for (size_t i = 0; i < descs.count; ++i) wanted += descs.vms[i].vcpus;
+  if (wanted > online_cpus) {
+    LOG_ERROR("the VMs ask for {} vCPUs but only {} CPUs are online: vCPUs are pinned one to one on CPUs "
+              "(give QEMU more CPUs, or the VMs fewer vCPUs)",
+              wanted, online_cpus);
+    return false;
+  }
+  if (auto r = g_vmids.init(features.vmid_bits); !r.ok()) {
+    LOG_ERROR("VMID width {} bits: {}", features.vmid_bits, mm::error_name(r.error()));
+    return false;
+  }
+  const HostSecurity host = probe_host_security(platform.psci.conduit);
+
+  size_t next_cpu = 0;
+  auto take_cpu = [&next_cpu]() -> PerCpu& {
+    // The boot CPU first, then every secondary that came online.
+    while (next_cpu != 0 && g_percpu[next_cpu].state.load(std::memory_order_acquire) != CpuState::kOnline) ++next_cpu;
+    return g_percpu[next_cpu++];
+  };
+  for (size_t i = 0; i < descs.count; ++i) {
+    Vm& vm = g_vms[g_vm_count];
+    vm.index = static_cast<uint32_t>(g_vm_count);
+    if (!create_vm(vm, descs.vms[i], platform, host_fdt, features, host)) {
+      LOG_ERROR("vm {}: not started", descs.vms[i].name);
+      continue;
+    }
+    for (uint32_t v = 0; v < vm.vcpu_count(); ++v) vm.vcpu(v).init(&vm, v, &take_cpu());
+    ++g_vm_count;
+  }
+  set_power_policy(g_vm_count, platform.psci.conduit);
+  set_guest_console_vms(g_vm_count);
+  for (size_t i = 0; i < g_vm_count; ++i) {
+    Vm& vm = g_vms[i];
+    if (!vm.load_payload()) {
+      LOG_ERROR("vm {}: its payload does not fit its RAM: not started", vm.name());
+      note_vm_stopped();
+    }
+  }
+  // Publish each CPU's vCPU only now that every VM is complete.
+  for (size_t i = 0; i < g_vm_count; ++i)
+    for (uint32_t v = 0; v < g_vms[i].vcpu_count(); ++v)
+      g_vms[i].vcpu(v).cpu().vcpu.store(&g_vms[i].vcpu(v), std::memory_order_release);
+  return true;
+}
+
+}  // namespace lamina::hyp
