@@ -10,6 +10,8 @@ namespace {
 // 0 = none attached. Written once by the boot CPU before secondaries start.
 uint64_t g_pl011_base = 0;
 SpinLock g_lock;
+// The last byte sent (under g_lock): a guest may leave a line unfinished.
+char g_last = '\n';
 }  // namespace
 
 void attach_pl011(mm::PhysAddr base) {
@@ -39,11 +41,18 @@ void write(std::string_view text) {
   for (const char c : text) {
     if (c == '\n') uart.put('\r');
     uart.put(c);
+    g_last = c;
   }
 }
 
+void start_line() {
+  if (g_last != '\n') write("\n");
+}
+
 void put_raw(char c) {
-  if (g_pl011_base != 0) arch::Pl011(g_pl011_base).put(c);
+  if (g_pl011_base == 0) return;
+  arch::Pl011(g_pl011_base).put(c);
+  g_last = c;
 }
 
 bool try_read(char* c) {

@@ -27,6 +27,10 @@ void attach_pl011(mm::PhysAddr base);
 // Writes `text`, turning "\n" into "\r\n". Not serialized: callers hold lock().
 void write(std::string_view text);
 
+// Ends a line a guest left unfinished, so that what follows starts a line
+// of its own. Not serialized: callers hold lock().
+void start_line();
+
 // Writes one byte as it is (guest output). Not serialized: callers hold lock().
 void put_raw(char c);
 

@@ -24,6 +24,7 @@ void emit(LogLevel /*level*/, std::string_view line) {
   // A CPU that already holds the lock is logging from inside a crash in the
   // middle of a line: write anyway rather than deadlock.
   const bool locked = console::lock().lock(me);
+  console::start_line();
   console::write(line);
   console::write("\n");
   if (locked) console::lock().unlock();
