@@ -60,9 +60,11 @@ void run_cpu(PerCpu& cpu) {
   for (;;) {
     Vcpu* v = cpu.vcpu.load(std::memory_order_acquire);
     if (v == nullptr) {
-      if (g_assignment_done.load(std::memory_order_acquire)) {
-        // No vCPU will ever run here.
-        for (;;) arch::wfi();
+      // Every vCPU was published before the assignment was marked done:
+      // once it is, a second look at this CPU's slot is final.
+      if (g_assignment_done.load(std::memory_order_acquire) &&
+          cpu.vcpu.load(std::memory_order_acquire) == nullptr) {
+        for (;;) arch::wfi();  // no vCPU will ever run here
       }
       arch::wfe();
       continue;
