@@ -5,7 +5,8 @@
 #   make test       install what is missing, build, run every test through one ctest
 #   make debug      boot paused with QEMU's gdb stub; then `make gdb` in another terminal
 #   make gdb        gdb-multiarch with lamina.elf's symbols, connected to `make debug`
-#   make bench      host benchmarks of stage-2 management; results in bench/results/
+#   make bench      host benchmarks of stage-2 management, then guest exit costs
+#                   under QEMU icount (lamina and bare QEMU); results in bench/results/
 #   make clean      remove build/
 #
 # V=1 prints full commands. LAMINA_MAX_CPUS=N sets the CPU limit (default 16).
@@ -120,6 +121,7 @@ $(BUILD)/tests/jump_stub.bin: tests/boot/jump_stub.S
 	$(Q)$(OBJCOPY) -O binary $(BUILD)/tests/jump_stub.elf $@
 
 include tests/guest/guests.mk
+include bench/guest/bench_guest.mk
 
 run: setup all
 	$(Q)scripts/lamina-qemu --interactive
@@ -136,14 +138,21 @@ test: setup all guests $(BUILD)/tests/jump_stub.bin
 	$(Q)cd $(BUILD)/host && ctest --output-on-failure -j$(JOBS) --timeout 300
 
 # Google Benchmark on the host; JSON and text results are kept under
-# bench/results/ (named by date and commit) so runs can be compared.
+# bench/results/ (named by date and commit) so runs can be compared. Then
+# the exit benchmark: bench/guest/exits.bin under lamina and on bare QEMU,
+# both under icount, compared in one table (scripts/exit-bench,
+# bench/results/README.md). The build runs as a sub-make so that it starts
+# only once setup has installed the toolchain.
 BENCH_STAMP = $(shell date -u +%Y%m%d-%H%M%S)-$(VERSION)
 bench: setup
+	$(Q)$(MAKE) --no-print-directory all bench-guest
 	$(Q)cmake -S tests -B $(BUILD)/host -DLAMINA_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	$(Q)cmake --build $(BUILD)/host -j$(JOBS) --target lamina_bench
 	$(Q)mkdir -p bench/results
 	$(Q)stamp=$(BENCH_STAMP); $(BUILD)/host/lamina_bench --benchmark_out=bench/results/stage2-$$stamp.json \
 	  --benchmark_out_format=json | tee bench/results/stage2-$$stamp.txt
+	$(Q)scripts/exit-bench --image $(BUILD)/lamina.bin --guest $(BENCH_GUEST) --out-dir bench/results \
+	  --log-dir $(BUILD)/bench-guest
 
 clean:
 	rm -rf $(BUILD)
