@@ -56,7 +56,7 @@ ASM_OFFSETS := $(GEN)/asm_offsets.h
 ARCH_FLAGS := -march=armv8-a -mgeneral-regs-only -mno-outline-atomics
 CXXFLAGS := -std=gnu++20 $(ARCH_FLAGS) -O2 -g \
   -ffreestanding -fno-exceptions -fno-rtti -nostdlib -fno-threadsafe-statics -fno-use-cxa-atexit \
-  -fPIE -fno-plt -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+  -fPIE -fvisibility=hidden -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
   -fstack-protector-strong -fno-asynchronous-unwind-tables -fno-unwind-tables \
   -fno-tree-loop-distribute-patterns -ffunction-sections -fdata-sections \
   -Wall -Wextra -Wconversion -Werror \

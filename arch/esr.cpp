@@ -94,42 +94,4 @@ const char* fault_status_name(uint64_t fsc, char* buf, unsigned buf_size) {
   return "reserved fault status";
 }
 
-namespace {
-
-[[nodiscard]] AbortIss abort_iss_of(EsrEl2 esr) { return AbortIss(esr.get(EsrEl2::iss)); }
-
-}  // namespace
-
-Result<DataAbort, EsrError> DataAbort::from(EsrEl2 esr) {
-  const ExceptionClass ec = esr.get(EsrEl2::ec);
-  if (ec != ExceptionClass::kDataAbortLowerEl && ec != ExceptionClass::kDataAbortSameEl)
-    return Err{EsrError::kWrongExceptionClass};
-  return DataAbort(abort_iss_of(esr), ec == ExceptionClass::kDataAbortLowerEl);
-}
-
-Result<InstructionAbort, EsrError> InstructionAbort::from(EsrEl2 esr) {
-  const ExceptionClass ec = esr.get(EsrEl2::ec);
-  if (ec != ExceptionClass::kInstructionAbortLowerEl && ec != ExceptionClass::kInstructionAbortSameEl)
-    return Err{EsrError::kWrongExceptionClass};
-  return InstructionAbort(InstructionAbortIss(esr.get(EsrEl2::iss)),
-                          ec == ExceptionClass::kInstructionAbortLowerEl);
-}
-
-Result<SysRegAccess, EsrError> SysRegAccess::from(EsrEl2 esr) {
-  if (esr.get(EsrEl2::ec) != ExceptionClass::kSysRegTrap) return Err{EsrError::kWrongExceptionClass};
-  return SysRegAccess(SysRegIss(esr.get(EsrEl2::iss)));
-}
-
-Result<HvcSmc, EsrError> HvcSmc::from(EsrEl2 esr) {
-  const ExceptionClass ec = esr.get(EsrEl2::ec);
-  if (ec != ExceptionClass::kHvcAarch64 && ec != ExceptionClass::kSmcAarch64)
-    return Err{EsrError::kWrongExceptionClass};
-  return HvcSmc(HvcSmcIss(esr.get(EsrEl2::iss)), ec == ExceptionClass::kSmcAarch64);
-}
-
-Result<Wfx, EsrError> Wfx::from(EsrEl2 esr) {
-  if (esr.get(EsrEl2::ec) != ExceptionClass::kWfxTrap) return Err{EsrError::kWrongExceptionClass};
-  return Wfx(WfxIss(esr.get(EsrEl2::iss)));
-}
-
 }  // namespace lamina::arch

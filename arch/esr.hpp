@@ -354,4 +354,37 @@ class Wfx {
   WfxIss iss_;
 };
 
+// The views' constructors, inline: every guest exit builds one.
+inline Result<DataAbort, EsrError> DataAbort::from(EsrEl2 esr) {
+  const ExceptionClass ec = esr.get(EsrEl2::ec);
+  if (ec != ExceptionClass::kDataAbortLowerEl && ec != ExceptionClass::kDataAbortSameEl)
+    return Err{EsrError::kWrongExceptionClass};
+  return DataAbort(AbortIss(esr.get(EsrEl2::iss)), ec == ExceptionClass::kDataAbortLowerEl);
+}
+
+inline Result<InstructionAbort, EsrError> InstructionAbort::from(EsrEl2 esr) {
+  const ExceptionClass ec = esr.get(EsrEl2::ec);
+  if (ec != ExceptionClass::kInstructionAbortLowerEl && ec != ExceptionClass::kInstructionAbortSameEl)
+    return Err{EsrError::kWrongExceptionClass};
+  return InstructionAbort(InstructionAbortIss(esr.get(EsrEl2::iss)),
+                          ec == ExceptionClass::kInstructionAbortLowerEl);
+}
+
+inline Result<SysRegAccess, EsrError> SysRegAccess::from(EsrEl2 esr) {
+  if (esr.get(EsrEl2::ec) != ExceptionClass::kSysRegTrap) return Err{EsrError::kWrongExceptionClass};
+  return SysRegAccess(SysRegIss(esr.get(EsrEl2::iss)));
+}
+
+inline Result<HvcSmc, EsrError> HvcSmc::from(EsrEl2 esr) {
+  const ExceptionClass ec = esr.get(EsrEl2::ec);
+  if (ec != ExceptionClass::kHvcAarch64 && ec != ExceptionClass::kSmcAarch64)
+    return Err{EsrError::kWrongExceptionClass};
+  return HvcSmc(HvcSmcIss(esr.get(EsrEl2::iss)), ec == ExceptionClass::kSmcAarch64);
+}
+
+inline Result<Wfx, EsrError> Wfx::from(EsrEl2 esr) {
+  if (esr.get(EsrEl2::ec) != ExceptionClass::kWfxTrap) return Err{EsrError::kWrongExceptionClass};
+  return Wfx(WfxIss(esr.get(EsrEl2::iss)));
+}
+
 }  // namespace lamina::arch

@@ -8,9 +8,12 @@
 #include <cstdint>
 
 #include "arch/esr.hpp"
+#include "arch/regs/pstate.hpp"
 #include "hyp/vcpu.hpp"
 
 namespace lamina::hyp {
+
+class Vm;
 
 // What the run loop does after an exit.
 enum class ExitAction : uint8_t {
@@ -28,12 +31,29 @@ enum class ExitAction : uint8_t {
 // Idles until the vCPU has something to do (WFI, PSCI CPU_SUSPEND).
 [[nodiscard]] ExitAction handle_wfi_wait(Vcpu& vcpu);
 
-// Steps the guest past the trapped instruction (ESR_EL2.IL: 4 or 2 bytes).
-void skip_instruction(Vcpu& vcpu, arch::EsrEl2 esr);
+// Fills vm.id_registers from this CPU's ID registers, sanitized for the VM.
+void compute_guest_id_registers(Vm& vm);
+
+// Steps the guest past the trapped instruction, as if it had executed it.
+// AArch64 (inline: every emulated access does it): PC + 4, PSTATE.BTYPE and
+// SS cleared (hyp/trap/fault_injection.hpp skip_instruction() has the
+// rules); an AArch32 EL0 source: by ESR_EL2.IL, with its IT state.
+void skip_aarch32_instruction(Vcpu& vcpu, arch::EsrEl2 esr);
+inline void skip_instruction(Vcpu& vcpu, arch::EsrEl2 esr) {
+  const arch::Spsr pstate = arch::Spsr::from_raw(vcpu.regs.pstate);
+  if (pstate.get(arch::Spsr::nrw)) {
+    skip_aarch32_instruction(vcpu, esr);
+    return;
+  }
+  vcpu.regs.pc += 4;
+  vcpu.regs.pstate = pstate.with(arch::Spsr::btype, uint64_t{0}).with(arch::Spsr::ss, false).raw();
+}
 
 // Writes general register `reg` (31 = XZR: discarded) / reads it (31 = 0).
-void set_guest_reg(Vcpu& vcpu, uint8_t reg, uint64_t value);
-[[nodiscard]] uint64_t guest_reg(const Vcpu& vcpu, uint8_t reg);
+inline void set_guest_reg(Vcpu& vcpu, uint8_t reg, uint64_t value) {
+  if (reg < 31) vcpu.regs.x[reg] = value;
+}
+[[nodiscard]] inline uint64_t guest_reg(const Vcpu& vcpu, uint8_t reg) { return reg < 31 ? vcpu.regs.x[reg] : 0; }
 
 // Delivers a synchronous external abort for the access described by the
 // exit's ESR_EL2/FAR_EL2 to the guest's own vector table, as the

@@ -71,7 +71,9 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, const arch::DataAb
   const uint64_t offset = a.ipa.minus(region.base);
   MmioResult result;
   Vm& vm = vcpu.vm();
-  const bool locked = vm.mmio_lock.lock(this_cpu().index);
+  // The models are not thread-safe; a VM with one vCPU needs no lock.
+  const bool shared = vm.vcpu_count() > 1;
+  const bool locked = shared && vm.mmio_lock.lock(this_cpu().index);
   if (a.is_write) {
     result = region.device->write(offset, a.width_bytes, mmio_store_value(a, guest_reg(vcpu, a.reg)));
   } else {
@@ -93,11 +95,9 @@ ExitAction handle_data_abort(Vcpu& vcpu, arch::EsrEl2 esr) {
   const uint64_t far = arch::read<arch::FarEl2>().value();
   const mm::IntermediatePhysAddr ipa = mm::faulting_ipa(arch::read<arch::HpfarEl2>(), far);
   Vm& vm = vcpu.vm();
-  if (vm.ram.contains(ipa)) {
-    if (is_missing_mapping(abort.value().fault_status())) return fault_in(vcpu, ipa, esr);
-    return inject_external_abort(vcpu, esr, far, false);
-  }
+  // Devices first: once RAM is mapped, almost every data abort is MMIO.
   if (const MmioRegion* region = vm.find_mmio(ipa)) return emulate_mmio(vcpu, *region, abort.value(), ipa, esr, far);
+  if (vm.ram.contains(ipa) && is_missing_mapping(abort.value().fault_status())) return fault_in(vcpu, ipa, esr);
   return inject_external_abort(vcpu, esr, far, false);
 }
 

@@ -1,7 +1,7 @@
 // Trapped MSR/MRS (EC 0x18). The ID register space (HCR_EL2.TID3: op0 3,
 // op1 0, CRn 0, CRm 1-7) is read from the CPU and sanitized
-// (hyp/trap/id_registers) so that a guest sees only what lamina
-// virtualizes. Every other trapped access, and any write to an ID register,
+// (hyp/trap/id_registers) once per VM, so that a guest sees only what
+// lamina virtualizes. Every other trapped access, and any write to an ID register,
 // is UNDEFINED for the guest (with a rate-limited log line).
 #include "hyp/exit.hpp"
 #include "hyp/log.hpp"
@@ -47,6 +47,13 @@ uint32_t g_unhandled_logged[kMaxVms];
 
 }  // namespace
 
+void compute_guest_id_registers(Vm& vm) {
+  for (uint32_t crm = 1; crm <= Vm::kIdRegisterCrms; ++crm)
+    for (uint32_t op2 = 0; op2 < 8; ++op2)
+      vm.id_registers[(crm - 1) * 8 + op2] =
+          sanitize_id_register(crm, op2, read_host_id_register(crm, op2), vm.id_policy);
+}
+
 ExitAction handle_sysreg(Vcpu& vcpu, arch::EsrEl2 esr) {
   ++vcpu.stats.sysreg;
   const auto trapped = arch::SysRegAccess::from(esr);
@@ -55,9 +62,9 @@ ExitAction handle_sysreg(Vcpu& vcpu, arch::EsrEl2 esr) {
   Vm& vm = vcpu.vm();
 
   if (a.is_read() && is_id_register_space(a.op0(), a.op1(), a.crn(), a.crm())) {
-    const IdRegisterPolicy& policy = vm.id_policy;
-    const uint64_t host = read_host_id_register(a.crm(), a.op2());
-    set_guest_reg(vcpu, a.register_index(), sanitize_id_register(a.crm(), a.op2(), host, policy));
+    // Sanitized once per VM (compute_guest_id_registers): ID registers
+    // never change.
+    set_guest_reg(vcpu, a.register_index(), vm.id_registers[(a.crm() - 1u) * 8u + a.op2()]);
     skip_instruction(vcpu, esr);
     return ExitAction::kResume;
   }

@@ -31,6 +31,46 @@ void free_ram(void* /*context*/, mm::PhysAddr pa, uint64_t frames) {
     LOG_ERROR("freeing guest frames at {}: {}", pa, mm::error_name(r.error()));
 }
 
+// DCZID_EL0 (DDI 0487 K.a D23.2 "DCZID_EL0"): DZP [4] prohibits DC ZVA,
+// BS [3:0] is log2 of the block size in words.
+constexpr uint64_t kDczidDzp = 1u << 4;
+constexpr uint64_t kDczidBsMask = 0xf;
+
+// Zeroes [va, va + bytes) (page-aligned) with DC ZVA where allowed, eight
+// blocks per loop iteration: one instruction per block instead of one
+// store per 16 bytes, which matters for the 2 MiB and 1 GiB blocks of a
+// guest's first touch.
+void zero_pages(uint8_t* p, uint64_t bytes) {
+  uint64_t dczid;
+  asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
+  const uint64_t block = uint64_t{4} << (dczid & kDczidBsMask);
+  if ((dczid & kDczidDzp) != 0 || block > 2048) {
+    __builtin_memset(p, 0, bytes);
+    return;
+  }
+  const uint64_t step = 8 * block;
+  uint8_t* const end = p + bytes;
+  if (bytes % step == 0) {
+    for (; p < end; p += step) {
+      asm volatile(
+          "dc zva, %0\n\t"
+          "dc zva, %1\n\t"
+          "dc zva, %2\n\t"
+          "dc zva, %3\n\t"
+          "dc zva, %4\n\t"
+          "dc zva, %5\n\t"
+          "dc zva, %6\n\t"
+          "dc zva, %7" ::"r"(p),
+          "r"(p + block), "r"(p + 2 * block), "r"(p + 3 * block), "r"(p + 4 * block), "r"(p + 5 * block),
+          "r"(p + 6 * block), "r"(p + 7 * block)
+          : "memory");
+    }
+  } else {
+    for (; p < end; p += block) asm volatile("dc zva, %0" ::"r"(p) : "memory");
+  }
+  arch::dsb_ish();
+}
+
 // Stage-2 tables: zeroed, and cleaned to the PoC so that the walker never
 // depends on the walk being cacheable.
 Result<mm::PhysAddr, mm::Error> alloc_tables(void* /*context*/, unsigned pages) {
@@ -40,7 +80,7 @@ Result<mm::PhysAddr, mm::Error> alloc_tables(void* /*context*/, unsigned pages) 
     pa = TRY(frame_allocator().alloc(pages, pages));
   }
   const uint64_t bytes = uint64_t{pages} * mm::kPageSize;
-  __builtin_memset(mm::to_ptr<void>(mm::to_va(pa)), 0, bytes);
+  zero_pages(mm::to_ptr<uint8_t>(mm::to_va(pa)), bytes);
   arch::clean_dcache_to_poc(mm::to_va(pa).value(), bytes);
   return pa;
 }
@@ -49,26 +89,10 @@ void free_tables(void* context, mm::PhysAddr pa, unsigned pages) { free_ram(cont
 
 uint64_t* table_at(void* /*context*/, mm::PhysAddr pa) { return mm::to_ptr<uint64_t>(mm::to_va(pa)); }
 
-// DCZID_EL0 (DDI 0487 K.a D23.2 "DCZID_EL0"): DZP [4] prohibits DC ZVA,
-// BS [3:0] is log2 of the block size in words.
-constexpr uint64_t kDczidDzp = 1u << 4;
-constexpr uint64_t kDczidBsMask = 0xf;
-
-// Zeroes [pa, pa + bytes) (page-aligned) with DC ZVA where allowed: one
-// instruction per block instead of one store per word, which matters for
-// the 1 GiB blocks of a large guest.
+// Zeroes guest frames the first time a guest may see them.
 void zero_frames(void* context, mm::PhysAddr pa, uint64_t bytes) {
   const Vm& vm = *static_cast<const Vm*>(context);
-  uint64_t dczid;
-  asm volatile("mrs %0, dczid_el0" : "=r"(dczid));
-  auto* p = mm::to_ptr<uint8_t>(mm::to_va(pa));
-  if ((dczid & kDczidDzp) == 0) {
-    const uint64_t block = uint64_t{4} << (dczid & kDczidBsMask);
-    for (uint64_t off = 0; off < bytes; off += block) asm volatile("dc zva, %0" ::"r"(p + off) : "memory");
-    arch::dsb_ish();
-  } else {
-    __builtin_memset(p, 0, bytes);
-  }
+  zero_pages(mm::to_ptr<uint8_t>(mm::to_va(pa)), bytes);
   // Without FWB a guest with its MMU off reads memory non-cacheably: the
   // zeroes must reach the PoC.
   if (!vm.fwb) arch::clean_dcache_to_poc(mm::to_va(pa).value(), bytes);

@@ -40,18 +40,13 @@ void deliver(Vcpu& vcpu, const InjectedException& e) {
 
 }  // namespace
 
-void skip_instruction(Vcpu& vcpu, arch::EsrEl2 esr) {
+void skip_aarch32_instruction(Vcpu& vcpu, arch::EsrEl2 esr) {
   const GuestResume next =
       skip_instruction(vcpu.regs.pc, arch::Spsr::from_raw(vcpu.regs.pstate), esr.get(arch::EsrEl2::il));
   vcpu.regs.pc = next.pc;
   vcpu.regs.pstate = next.pstate.raw();
 }
 
-void set_guest_reg(Vcpu& vcpu, uint8_t reg, uint64_t value) {
-  if (reg < 31) vcpu.regs.x[reg] = value;
-}
-
-uint64_t guest_reg(const Vcpu& vcpu, uint8_t reg) { return reg < 31 ? vcpu.regs.x[reg] : 0; }
 
 ExitAction inject_external_abort(Vcpu& vcpu, arch::EsrEl2 esr, uint64_t far, bool instruction) {
   // The guest's vector for this abort is itself unusable (e.g. VBAR_EL1

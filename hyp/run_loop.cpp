@@ -7,7 +7,7 @@
 #include "hyp/log.hpp"
 #include "hyp/vm.hpp"
 
-extern "C" uint64_t guest_enter(lamina::hyp::GuestRegs* regs);
+extern "C" void guest_run(lamina::hyp::GuestRegs* regs);
 
 namespace lamina::hyp {
 
@@ -36,19 +36,23 @@ bool take_start_request(Vcpu& v) {
   return start;
 }
 
-void run_vcpu(Vcpu& v) {
+void run_vcpu(PerCpu& cpu, Vcpu& v) {
   v.load();
-  this_cpu().guest_regs = &v.regs;
-  for (;;) {
-    const uint64_t vector = guest_enter(&v.regs);
-    if (handle_exit(v, vector) == ExitAction::kLeave) break;
-    if (v.vm().state() != VmState::kRunning) break;
-  }
-  this_cpu().guest_regs = nullptr;
+  guest_run(&v.regs);  // until an exit says leave
+  cpu.guest_regs = nullptr;
   v.vm().vcpu_left(v);
 }
 
 }  // namespace
+
+// Called by hyp/guest_entry.S for every exit, with the guest's registers
+// saved: non-zero makes guest_run() return. A VM that stops or resets
+// needs no check here: it unmapped its stage 2 first, so each of its vCPUs
+// comes back through a stage-2 fault (or its WFI wait), which leaves.
+extern "C" uint64_t lamina_guest_exit(uint64_t vector) {
+  Vcpu& v = *this_cpu().vcpu.load(std::memory_order_relaxed);
+  return handle_exit(v, vector) == ExitAction::kLeave ? 1 : 0;
+}
 
 void publish_vcpu_assignment() {
   g_assignment_done.store(true, std::memory_order_release);
@@ -73,7 +77,7 @@ void run_cpu(PerCpu& cpu) {
       arch::wfe();
       continue;
     }
-    run_vcpu(*v);
+    run_vcpu(cpu, *v);
   }
 }
 

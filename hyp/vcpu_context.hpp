@@ -23,7 +23,7 @@ struct GuestRegs {
   uint64_t pad;
 };
 static_assert(sizeof(GuestRegs) % 16 == 0);
-static_assert(offsetof(GuestRegs, pstate) == offsetof(GuestRegs, pc) + 8, "guest_enter loads them as a pair");
+static_assert(offsetof(GuestRegs, pstate) == offsetof(GuestRegs, pc) + 8, "guest_run loads them as a pair");
 
 // Every EL1/EL0 system register a guest can change that lamina switches, in
 // one list (DDI 0487 K.a D23 "AArch64 System Register Descriptions"). The

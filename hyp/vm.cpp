@@ -33,12 +33,9 @@ Result<uint64_t, mm::Error> Vm::fault_in(mm::IntermediatePhysAddr ipa) {
   if (!lock.lock(me)) return Err{mm::Error::kBusy};
   uint64_t mapped = 0;
   if (state() == VmState::kRunning) {
-    // Another vCPU may have mapped the block since this one faulted:
-    // mapping it again would break it (break-before-make) under the others.
-    if (stage2.lookup(ipa).ok()) {
-      lock.unlock();
-      return block.size;
-    }
+    // Another vCPU may have mapped the block since this one faulted: the
+    // map then finds the same leaf and leaves it alone (mm/stage2.cpp), so
+    // the others never see it broken.
     scrub_guest_ram(*this, block.ipa, block.size);
     auto r = stage2.map(block.ipa, block.pa, block.size, mm::kS2GuestRam);
     if (!r.ok()) {

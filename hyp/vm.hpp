@@ -48,6 +48,7 @@ struct MmioRegion {
 class Vm {
  public:
   static constexpr size_t kMaxMmioRegions = 4;
+  static constexpr uint32_t kIdRegisterCrms = 7;  // ID space CRm 1..7, op2 0..7
 
   Vm() = default;
   Vm(const Vm&) = delete;
@@ -87,12 +88,15 @@ class Vm {
   unsigned ipa_bits = 0;
   bool fwb = false;
   IdRegisterPolicy id_policy;             // what its ID registers offer
+  uint64_t id_registers[kIdRegisterCrms * 8] = {};  // their sanitized values
   GuestPstateFeatures pstate_features;    // ... and so what exception entry does
   PsciServer psci;
   SpinLock lock;       // PSCI, lifecycle, fault-in
   SpinLock mmio_lock;  // the device models (not thread-safe themselves)
   Vcpu vcpus[kPsciMaxVcpus];
   VirtualPl011 uart;
+  uint64_t uart_poll_interval = 0;  // counter ticks between polls of the console
+  uint64_t uart_last_poll = 0;
   TestDevice test_device;
   MmioRegion mmio[kMaxMmioRegions];
   size_t mmio_count = 0;

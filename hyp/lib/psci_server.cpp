@@ -66,6 +66,17 @@ bool PsciServer::find_vcpu(uint64_t mpidr, uint32_t* index) const {
   return false;
 }
 
+bool PsciServer::answer_stateless(uint64_t function_id, uint64_t x1, int64_t* x0) const {
+  switch (static_cast<uint32_t>(low32(function_id))) {
+    case psci::kVersion: *x0 = psci::kVersion1_1; return true;
+    case psci::kFeatures: *x0 = features(static_cast<uint32_t>(x1)); return true;
+    case psci::kMigrateInfoType: *x0 = psci::kMigrateInfoTypeNotPresent; return true;
+    case smccc::kVersion: *x0 = smccc::kVersion1_1; return true;
+    case smccc::kArchFeatures: *x0 = arch_features(static_cast<uint32_t>(x1)); return true;
+    default: return false;
+  }
+}
+
 PsciResult PsciServer::handle(uint32_t vcpu_index, uint64_t function_id, uint64_t x1, uint64_t x2, uint64_t x3) {
   // Only W0 carries the function ID (DEN 0028 "SMC and HVC Function
   // Identifiers"); Linux's KVM likewise reads it as a u32.

@@ -121,6 +121,13 @@ class PsciServer {
   // SUCCESS, which DEN 0022 "CPU_SUSPEND" allows as a shallower state.
   [[nodiscard]] PsciResult handle(uint32_t vcpu_index, uint64_t function_id, uint64_t x1, uint64_t x2, uint64_t x3);
 
+  // The calls whose answer depends on no vCPU's state and changes none
+  // (PSCI_VERSION, PSCI_FEATURES, MIGRATE_INFO_TYPE, SMCCC_VERSION,
+  // SMCCC_ARCH_FEATURES): answered here, without the VM lock, on the exit
+  // path's fast lane. Returns false (writing nothing) for any other ID,
+  // which then goes through handle(). The answers equal handle()'s.
+  [[nodiscard]] bool answer_stateless(uint64_t function_id, uint64_t x1, int64_t* x0) const;
+
   // The caller started vCPU k after kStartVcpu: ON_PENDING -> ON. Returns
   // false (and changes nothing) if k was not ON_PENDING.
   bool vcpu_started(uint32_t k);

@@ -53,6 +53,43 @@ TEST(PsciServer, Versions) {
   EXPECT_EQ(s.handle(0, 0xdead'beef'0000'0000ULL | psci::kVersion, 0, 0, 0).x0, 0x10001);
 }
 
+// The lock-free lane answers exactly the stateless calls, exactly as
+// handle() does, for every argument it looks at; everything else is left to
+// handle().
+TEST(PsciServer, StatelessAnswersMatchHandle) {
+  HostSecurity host;
+  host.workaround_1 = HostMitigation::kRequired;
+  host.workaround_2 = HostMitigation::kNotRequired;
+  PsciServer s = make(host);
+  const uint32_t stateless[] = {psci::kVersion, psci::kFeatures, psci::kMigrateInfoType, smccc::kVersion,
+                                smccc::kArchFeatures};
+  const uint64_t args[] = {0,
+                           psci::kCpuOn64,
+                           psci::kSystemReset2_64,
+                           smccc::kArchWorkaround1,
+                           smccc::kArchWorkaround2,
+                           smccc::kArchWorkaround3,
+                           0x1234'5678,
+                           0xffff'ffff'8400'0000ULL};
+  for (uint32_t fid : stateless) {
+    for (uint64_t x1 : args) {
+      int64_t x0 = 0x5a5a;
+      ASSERT_TRUE(s.answer_stateless(fid, x1, &x0)) << std::hex << fid;
+      EXPECT_EQ(x0, s.handle(0, fid, x1, 0, 0).x0) << std::hex << fid << " " << x1;
+      // Only W0 is the function ID.
+      ASSERT_TRUE(s.answer_stateless(0xabcd'0000'0000'0000ULL | fid, x1, &x0));
+    }
+  }
+  const uint32_t stateful[] = {psci::kCpuOn64,      psci::kCpuOn32,   psci::kCpuOff,       psci::kCpuSuspend64,
+                               psci::kAffinityInfo64, psci::kSystemOff, psci::kSystemReset, psci::kSystemReset2_64,
+                               smccc::kArchWorkaround1, 0x8600'0000,  0xc400'0000};
+  for (uint32_t fid : stateful) {
+    int64_t x0 = 0x5a5a;
+    EXPECT_FALSE(s.answer_stateless(fid, 0, &x0)) << std::hex << fid;
+    EXPECT_EQ(x0, 0x5a5a);
+  }
+}
+
 TEST(PsciServer, FeaturesForEveryFunction) {
   const struct {
     uint32_t fid;
