@@ -9,7 +9,7 @@
 #include "asm_offsets.h"
 
 // From a guest: SP_EL2 is lamina's stack, untouched by the guest, holding
-// guest_enter()'s frame. x0/x1 go there until guest_exit has the context.
+// guest_run()'s frame. x0/x1 go there until guest_exit has the context.
 .macro guest_vector kind
 	.balign 128
 	stp	x0, x1, [sp, #-16]!
