@@ -168,3 +168,23 @@ lamina_boot_test(stage2-at.cortex-a57 --cpu cortex-a57 --gic 2 --cpus 2 ${STAGE2
 lamina_boot_test(stage2-at.cortex-a53 --cpu cortex-a53 --gic 2 --cpus 1 ${STAGE2_AT}
   --expect "stage2-at: 4-level: skipped: the CPU's PA size is 40 bits"
   --expect "stage2-at: 15 checks passed")
+
+# --- VM descriptions lamina must refuse, with a message naming the problem -
+# (Every other guest behaviour is tested from inside guests: tests/guest.)
+set(GUEST_BOOT "${LAMINA_BUILD_DIR}/guests/boot.elf")
+# A bad property stops boot, naming the node and property.
+lamina_boot_test(vm.bad-cpus --guest-kernel "${GUEST_BOOT}" --vcpus 9 --cpus 9
+  --expect "error: device tree: bad property ./chosen/vm1, cpus.: a VM has 1 to 8 vCPUs"
+  --expect "lamina cannot continue: powering off" --expect-exit 0 --reject "crash report")
+# A 32-bit guest is refused at VM creation; with no VM left lamina powers off.
+add_test(NAME qemu.vm.aarch32-refused
+         COMMAND sh -c "\"$0\" \"$1/arm32.elf\" && exec \"$2\" --image \"$3\" --guest-kernel \"$1/arm32.elf\" --name vm.aarch32-refused --timeout 60 --log \"$1/logs/vm.aarch32-refused.log\" --expect 'error: vm vm1: kernel at PA:0x[0-9a-f]+ refused: 32-bit .AArch32. guests are not supported' --expect 'no VM could be started: powering off' --expect-exit 0 --reject 'crash report'"
+                 "${CMAKE_CURRENT_SOURCE_DIR}/boot/make-arm32-elf.py" "${CMAKE_CURRENT_BINARY_DIR}" "${LAMINA_QEMU}"
+                 "${LAMINA_IMAGE}")
+set_tests_properties(qemu.vm.aarch32-refused PROPERTIES LABELS qemu TIMEOUT 120)
+# More vCPUs than CPUs online: the VM asks for 3 (edited into the DT
+# lamina-qemu made for 2), QEMU has 2 CPUs.
+add_test(NAME qemu.vm.too-many-vcpus
+         COMMAND sh -c "\"$0\" --image \"$3\" --guest-kernel \"$2\" --vcpus 2 --cpus 2 --dumpdtb \"$1/vcpus.dtb\" && fdtput -t i \"$1/vcpus.dtb\" /chosen/vm1 cpus 3 && addr=$(fdtget -t x \"$1/vcpus.dtb\" /chosen/vm1/$(fdtget -l \"$1/vcpus.dtb\" /chosen/vm1 | head -1) reg | awk '{print $2}') && exec \"$0\" --image \"$3\" --cpus 2 --dtb \"$1/vcpus.dtb\" --load \"$2@0x$addr\" --name vm.too-many-vcpus --timeout 60 --log \"$1/logs/vm.too-many-vcpus.log\" --expect 'error: the VMs ask for 3 vCPUs but only 2 CPUs are online' --expect 'lamina cannot continue: powering off' --expect-exit 0 --reject 'crash report'"
+                 "${LAMINA_QEMU}" "${CMAKE_CURRENT_BINARY_DIR}" "${GUEST_BOOT}" "${LAMINA_IMAGE}")
+set_tests_properties(qemu.vm.too-many-vcpus PROPERTIES LABELS qemu TIMEOUT 120)
