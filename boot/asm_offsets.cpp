@@ -6,6 +6,7 @@
 
 #include "boot/image_header.hpp"
 #include "boot/secondary_boot.hpp"
+#include "arch/esr.hpp"
 #include "hyp/exception_frame.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/vcpu_context.hpp"
@@ -39,6 +40,12 @@ extern "C" void asm_offsets() {
   DEFINE(GUEST_PC, offsetof(hyp::GuestRegs, pc));
   DEFINE(HOST_FRAME_SIZE, 96);  // x19..x30, kept 16-byte aligned
   DEFINE(FPSIMD_FPSR, offsetof(hyp::FpsimdState, fpsr));
+  DEFINE(VECTOR_LOWER_A64_SYNC, static_cast<uint64_t>(hyp::VectorKind::kLowerElA64Sync));
+  DEFINE(ESR_EC_SHIFT, decltype(arch::EsrEl2::ec)::kLo);
+  DEFINE(ESR_EC_HVC64, static_cast<uint64_t>(arch::ExceptionClass::kHvcAarch64));
+  DEFINE(ESR_ISS_SRT_SHIFT, decltype(arch::AbortIss::srt)::kLo);
+  DEFINE(ESR_ISS_SRT_WIDTH, decltype(arch::AbortIss::srt)::kWidth);
+  DEFINE(ESR_EC_DABT_LOW, static_cast<uint64_t>(arch::ExceptionClass::kDataAbortLowerEl));
 
   DEFINE(SB_MPIDR, offsetof(boot::SecondaryBoot, mpidr));
   DEFINE(SB_PERCPU, offsetof(boot::SecondaryBoot, percpu));

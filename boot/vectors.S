@@ -17,6 +17,22 @@
 	b	guest_exit
 .endm
 
+// The synchronous one first sends HVCs (EC 0x16) and data aborts (EC 0x24,
+// DDI 0487 K.a D23.2 "ESR_EL2") to the lanes of hyp/guest_entry.S that save
+// only half the registers.
+.macro guest_sync_vector kind
+	.balign 128
+	stp	x0, x1, [sp, #-16]!
+	mrs	x1, esr_el2
+	lsr	x1, x1, #ESR_EC_SHIFT
+	cmp	x1, #ESR_EC_HVC64
+	b.eq	guest_hvc
+	cmp	x1, #ESR_EC_DABT_LOW
+	b.eq	guest_dabt
+	mov	x1, #\kind
+	b	guest_exit
+.endm
+
 .macro vector kind
 	.balign 128
 	sub	sp, sp, #FRAME_SIZE
@@ -64,7 +80,7 @@ el2_vectors:
 	current_el_vector 5	// IRQ
 	current_el_vector 6	// FIQ
 	current_el_vector 7	// SError
-	guest_vector 8	// lower EL, AArch64: synchronous
+	guest_sync_vector 8	// lower EL, AArch64: synchronous
 	guest_vector 9	// IRQ
 	guest_vector 10	// FIQ
 	guest_vector 11	// SError

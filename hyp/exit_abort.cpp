@@ -32,17 +32,25 @@ bool is_missing_mapping(uint8_t fsc) {
   return group == kTranslationFault || group == kAccessFlagFault;
 }
 
+// AAPCS64: x19-x29 are callee-saved, so the fast lane has not saved them and
+// declines accesses to them; x30 (the link register) it saved.
+constexpr uint8_t kFirstCalleeSavedRegister = 19;
+constexpr uint8_t kLinkRegister = 30;
+
 // Logs at most this many ISV = 0 MMIO accesses per VM, then stays quiet:
 // a guest cannot flood the console.
 constexpr uint32_t kIsv0LogLimit = 8;
 uint32_t g_isv0_logged[kMaxVms];
 
+[[gnu::cold, gnu::noinline]] ExitAction fault_in_failed(Vcpu& vcpu, mm::IntermediatePhysAddr ipa, mm::Error error,
+                                                       arch::EsrEl2 esr) {
+  LOG_ERROR("vm {}: cannot map RAM at {:x}: {}", vcpu.vm().name(), ipa.value(), mm::error_name(error));
+  return stop_vm_on_fault(vcpu, "out of memory for its stage-2 tables", esr);
+}
+
 ExitAction fault_in(Vcpu& vcpu, mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr) {
   auto mapped = vcpu.vm().fault_in(ipa);
-  if (!mapped.ok()) {
-    LOG_ERROR("vm {}: cannot map RAM at {}: {}", vcpu.vm().name(), ipa.value(), mm::error_name(mapped.error()));
-    return stop_vm_on_fault(vcpu, "out of memory for its stage-2 tables", esr);
-  }
+  if (!mapped.ok()) return fault_in_failed(vcpu, ipa, mapped.error(), esr);
   switch (mapped.value()) {
     case 0: return ExitAction::kLeave;  // the VM is stopping or resetting
     case uint64_t{1} << 30: ++vcpu.stats.fault_in_1g; break;
@@ -52,20 +60,27 @@ ExitAction fault_in(Vcpu& vcpu, mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr) 
   return ExitAction::kResume;
 }
 
-ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, const arch::DataAbort& abort,
-                        mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr, uint64_t far) {
-  auto access = decode_mmio_access(abort, ipa);
-  if (!access.ok()) {
-    Vm& vm = vcpu.vm();
-    if (g_isv0_logged[vm.index] < kIsv0LogLimit) {
-      ++g_isv0_logged[vm.index];
-      LOG_WARN("vm {}: vcpu{}: {} at pc {:x} to device IPA {:x} cannot be emulated (no instruction syndrome): "
-               "external abort injected{}",
-               vm.name(), vcpu.index(), access.error() == MmioDecodeError::kNoSyndrome ? "access" : "stage-1 walk",
-               vcpu.regs.pc, ipa.value(), g_isv0_logged[vm.index] == kIsv0LogLimit ? " (not logged again)" : "");
-    }
-    return inject_external_abort(vcpu, esr, far, false);
+// An MMIO access the ISS cannot describe: an external abort for the guest,
+// and a (rate-limited) line for the user. Out of line: the formatter's
+// buffers would otherwise weigh on every emulated access's stack frame.
+[[gnu::cold, gnu::noinline]] ExitAction undecodable_mmio(Vcpu& vcpu, MmioDecodeError error,
+                                                        mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr,
+                                                        uint64_t far) {
+  Vm& vm = vcpu.vm();
+  if (g_isv0_logged[vm.index] < kIsv0LogLimit) {
+    ++g_isv0_logged[vm.index];
+    LOG_WARN("vm {}: vcpu{}: {} at pc {:x} to device IPA {:x} cannot be emulated (no instruction syndrome): "
+             "external abort injected{}",
+             vm.name(), vcpu.index(), error == MmioDecodeError::kNoSyndrome ? "access" : "stage-1 walk",
+             vcpu.regs.pc, ipa.value(), g_isv0_logged[vm.index] == kIsv0LogLimit ? " (not logged again)" : "");
   }
+  return inject_external_abort(vcpu, esr, far, false);
+}
+
+ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort abort,
+                        mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr, uint64_t far) {
+  const auto access = decode_mmio_access(abort, ipa);
+  if (!access.ok()) return undecodable_mmio(vcpu, access.error(), ipa, esr, far);
   const MmioAccess& a = access.value();
   ++(vcpu.stats.*region.counter);
   const uint64_t offset = a.ipa.minus(region.base);
@@ -77,9 +92,10 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, const arch::DataAb
   if (a.is_write) {
     result = region.device->write(offset, a.width_bytes, mmio_store_value(a, guest_reg(vcpu, a.reg)));
   } else {
-    uint64_t value = 0;
-    result = region.device->read(offset, a.width_bytes, &value);
-    if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, value));
+    // The value lands in the vCPU, not in a local of this hot function
+    // (whose address would cost it a stack-protector check).
+    result = region.device->read(offset, a.width_bytes, &vcpu.mmio_value);
+    if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, vcpu.mmio_value));
   }
   if (locked) vm.mmio_lock.unlock();
   if (result != MmioResult::kOk) return inject_external_abort(vcpu, esr, far, false);
@@ -88,6 +104,32 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, const arch::DataAb
 }
 
 }  // namespace
+
+// The data-abort lane of hyp/guest_entry.S: x0-x18, x30, PC and PSTATE of
+// `regs` are valid; x19-x29 too if `all_saved`, else they are still live in
+// the CPU. Maps RAM on demand,
+// and emulates an MMIO access whose register is among the saved ones;
+// declines (1) anything else before touching anything, so that the full
+// path can take it.
+extern "C" uint64_t lamina_dabt_fast(GuestRegs* regs, uint64_t all_saved) {
+  Vcpu& vcpu = *regs->vcpu;
+  const arch::EsrEl2 esr = arch::read<arch::EsrEl2>();
+  const auto abort = arch::DataAbort::from(esr);
+  if (!abort.ok()) return 1;
+  const uint64_t far = arch::read<arch::FarEl2>().value();
+  const mm::IntermediatePhysAddr ipa = mm::faulting_ipa(arch::read<arch::HpfarEl2>(), far);
+  const MmioRegion* region = vcpu.vm().find_mmio(ipa);
+  if (region == nullptr) {
+    // RAM not mapped yet touches no register either.
+    if (!vcpu.vm().ram.contains(ipa) || !is_missing_mapping(abort.value().fault_status())) return 1;
+    return fault_in(vcpu, ipa, esr) == ExitAction::kResume ? 0 : 2;
+  }
+  if (!abort.value().isv() || abort.value().s1ptw()) return 1;
+  const uint8_t rt = abort.value().register_index();
+  if (!all_saved && rt >= kFirstCalleeSavedRegister && rt != kLinkRegister && rt != kZeroRegister) return 1;
+  if (arch::Spsr::from_raw(regs->pstate).get(arch::Spsr::nrw)) return 1;
+  return emulate_mmio(vcpu, *region, abort.value(), ipa, esr, far) == ExitAction::kResume ? 0 : 2;
+}
 
 ExitAction handle_data_abort(Vcpu& vcpu, arch::EsrEl2 esr) {
   const auto abort = arch::DataAbort::from(esr);

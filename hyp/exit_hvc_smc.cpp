@@ -3,6 +3,7 @@
 // carries out what the server asks for. SMCCC: only immediate 0 is a call
 // (DEN 0028 "SMC and HVC immediate value"); any other immediate returns
 // NOT_SUPPORTED in x0, as Linux's KVM does.
+#include "arch/sysreg.hpp"
 #include "hyp/exit.hpp"
 #include "hyp/host_security.hpp"
 #include "hyp/lib/psci_abi.hpp"
@@ -40,6 +41,20 @@ ExitAction start_vcpu(Vcpu& caller, const PsciResult& r) {
 
 }  // namespace
 
+// The HVC lane of hyp/guest_entry.S: only x0-x18 and x30 of `regs` are
+// valid here (x19-x29 are still live in the CPU). Answers a stateless call
+// and returns 0, or returns 1 having changed nothing: the exit then takes
+// the full path (handle_hvc_smc).
+extern "C" uint64_t lamina_hvc_fast(GuestRegs* regs) {
+  Vcpu& vcpu = *regs->vcpu;
+  if (arch::read<arch::EsrEl2>().get(arch::EsrEl2::iss) & arch::HvcSmcIss::imm16.kMask) return 1;
+  const std::optional<int64_t> answer = vcpu.vm().psci.answer_stateless(regs->x[0], regs->x[1]);
+  if (!answer) return 1;
+  ++vcpu.stats.hvc;
+  regs->x[0] = static_cast<uint64_t>(*answer);
+  return 0;
+}
+
 ExitAction handle_hvc_smc(Vcpu& vcpu, arch::EsrEl2 esr) {
   const auto call = arch::HvcSmc::from(esr);
   if (!call.ok()) return stop_vm_on_fault(vcpu, "HVC/SMC exit with a foreign syndrome", esr);
@@ -58,9 +73,8 @@ ExitAction handle_hvc_smc(Vcpu& vcpu, arch::EsrEl2 esr) {
 
   Vm& vm = vcpu.vm();
   // The fast lane: version and feature queries touch no state.
-  int64_t answer;
-  if (vm.psci.answer_stateless(vcpu.regs.x[0], vcpu.regs.x[1], &answer)) {
-    set_x0(vcpu, answer);
+  if (const std::optional<int64_t> answer = vm.psci.answer_stateless(vcpu.regs.x[0], vcpu.regs.x[1])) {
+    set_x0(vcpu, *answer);
     return ExitAction::kResume;
   }
   return serve_psci(vcpu);

@@ -26,6 +26,7 @@ constexpr uint64_t kMpidrRes1 = 1ull << 31;
 
 void Vcpu::init(Vm* vm, uint32_t index, PerCpu* cpu) {
   vm_ = vm;
+  regs.vcpu = this;
   index_ = index;
   cpu_ = cpu;
   mpidr_ = index;  // Aff0 = vCPU index: the guest DT's cpu@N reg
@@ -33,6 +34,7 @@ void Vcpu::init(Vm* vm, uint32_t index, PerCpu* cpu) {
 
 void Vcpu::reset(uint64_t entry, uint64_t context) {
   regs = GuestRegs{};
+  regs.vcpu = this;
   regs.x[0] = context;
   regs.pc = entry;
   regs.pstate = arch::Spsr::from_scratch()

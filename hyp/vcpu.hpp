@@ -52,6 +52,7 @@ class Vcpu {
   // Where lamina last sent this vCPU with an injected exception; an abort
   // fetching exactly there means the guest's vectors are unusable.
   uint64_t injected_vector = ~uint64_t{0};
+  uint64_t mmio_value = 0;  // an emulated load's result, on its way to a register
 
   // PSCI start request, set by request_start() under the VM lock.
   std::atomic<bool> start_pending{false};

@@ -16,11 +16,13 @@
 
 namespace lamina::hyp {
 
+class Vcpu;
+
 struct GuestRegs {
   uint64_t x[31];   // x0..x30
   uint64_t pc;      // ELR_EL2: where the guest resumes
   uint64_t pstate;  // SPSR_EL2: the guest's PSTATE
-  uint64_t pad;
+  Vcpu* vcpu;       // the owner, for the exit path's C++ entry points
 };
 static_assert(sizeof(GuestRegs) % 16 == 0);
 static_assert(offsetof(GuestRegs, pstate) == offsetof(GuestRegs, pc) + 8, "guest_run loads them as a pair");

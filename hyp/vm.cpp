@@ -19,14 +19,6 @@ bool g_stats_enabled = false;
 
 void set_exit_stats_enabled(bool enabled) { g_stats_enabled = enabled; }
 
-const MmioRegion* Vm::find_mmio(mm::IntermediatePhysAddr ipa) const {
-  for (size_t i = 0; i < mmio_count; ++i) {
-    const MmioRegion& r = mmio[i];
-    if (ipa >= r.base && ipa.minus(r.base) < r.size) return &r;
-  }
-  return nullptr;
-}
-
 Result<uint64_t, mm::Error> Vm::fault_in(mm::IntermediatePhysAddr ipa) {
   const RamBlock block = TRY(ram.block_for(ipa));
   const uint32_t me = this_cpu().index;

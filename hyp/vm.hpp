@@ -58,7 +58,11 @@ class Vm {
   [[nodiscard]] uint32_t vcpu_count() const { return desc.vcpus; }
   [[nodiscard]] Vcpu& vcpu(uint32_t i) { return vcpus[i]; }
   [[nodiscard]] VmState state() const { return state_.load(std::memory_order_acquire); }
-  [[nodiscard]] const MmioRegion* find_mmio(mm::IntermediatePhysAddr ipa) const;
+  [[nodiscard]] const MmioRegion* find_mmio(mm::IntermediatePhysAddr ipa) const {
+    for (size_t i = 0; i < mmio_count; ++i)
+      if (ipa >= mmio[i].base && ipa.minus(mmio[i].base) < mmio[i].size) return &mmio[i];
+    return nullptr;
+  }
 
   // Maps the RAM block around `ipa` (scrubbing it first). kOutOfRange when
   // `ipa` is not RAM. Returns the block size mapped, or 0 when the VM is no

@@ -24,6 +24,8 @@
 
 #include <cstdint>
 
+#include "hyp/lib/mmio_access.hpp"
+
 namespace lamina::hyp {
 
 enum class MmioResult : uint8_t {
@@ -67,9 +69,8 @@ class MmioDevice {
   return width_bytes == 1 || width_bytes == 2 || width_bytes == 4 || width_bytes == 8;
 }
 
-// Mask of the low `width_bytes` bytes (all ones for 8).
-[[nodiscard]] constexpr uint64_t mmio_width_mask(unsigned width_bytes) {
-  return width_bytes >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8u * width_bytes)) - 1;
-}
+// Mask of the low `width_bytes` bytes (all ones for 8): one definition, in
+// hyp/lib/mmio_access.hpp.
+using lamina::mmio_width_mask;
 
 }  // namespace lamina::hyp

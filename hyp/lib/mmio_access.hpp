@@ -38,11 +38,29 @@ enum class MmioDecodeError : uint8_t {
   kStage1TableWalk,
 };
 
+// Mask of the low `bytes` bytes; 8 (or anything larger) gives all ones.
+[[nodiscard]] constexpr uint64_t mmio_width_mask(unsigned bytes) {
+  return bytes >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8u * bytes)) - 1;
+}
+
 // Decodes a guest data abort at `ipa` (from mm::faulting_ipa) into an
 // MmioAccess. Errors: kNoSyndrome when !iss.isv(), kStage1TableWalk when
-// iss.s1ptw(). Pure.
-[[nodiscard]] Result<MmioAccess, MmioDecodeError> decode_mmio_access(const arch::DataAbort& iss,
-                                                                     mm::IntermediatePhysAddr ipa);
+// iss.s1ptw(). Pure. (Inline, like the two below: every emulated access
+// runs them.)
+[[nodiscard]] inline Result<MmioAccess, MmioDecodeError> decode_mmio_access(const arch::DataAbort& iss,
+                                                                            mm::IntermediatePhysAddr ipa) {
+  if (!iss.isv()) return Err{MmioDecodeError::kNoSyndrome};
+  if (iss.s1ptw()) return Err{MmioDecodeError::kStage1TableWalk};
+  MmioAccess access;
+  access.ipa = ipa;
+  access.width_bytes = iss.access_bytes();
+  access.is_write = iss.is_write();
+  access.reg = iss.register_index();
+  access.sign_extend = iss.sign_extend();
+  access.sixty_four_bit_reg = iss.is_64bit_register();
+  access.acquire_release = iss.acquire_release();
+  return access;
+}
 
 // The value to write back to register `access.reg` after an emulated load
 // that returned `device_value`: the low width_bytes of it, sign-extended if
@@ -50,11 +68,22 @@ enum class MmioDecodeError : uint8_t {
 // AArch64 write to Wn zeroes Xn[63:32], DDI 0487 K.a C1.2.5 "Registers in
 // AArch64 state"). When access.reg is 31 the caller discards the result
 // (a load to XZR/WZR). Pure.
-[[nodiscard]] uint64_t mmio_load_result(const MmioAccess& access, uint64_t device_value);
+[[nodiscard]] inline uint64_t mmio_load_result(const MmioAccess& access, uint64_t device_value) {
+  const uint64_t mask = mmio_width_mask(access.width_bytes);
+  uint64_t value = device_value & mask;
+  // Sign extension is meaningful only below 64 bits; (mask >> 1) + 1 is the
+  // sign bit of the access width.
+  if (access.sign_extend && mask != ~uint64_t{0} && (value & ((mask >> 1) + 1)) != 0) value |= ~mask;
+  if (!access.sixty_four_bit_reg) value &= 0xffff'ffffu;
+  return value;
+}
 
 // The value an emulated store writes to the device: `reg_value` (the content
 // of X[access.reg]) masked to width_bytes, or 0 when access.reg is 31 (XZR/WZR
 // reads as zero). Pure.
-[[nodiscard]] uint64_t mmio_store_value(const MmioAccess& access, uint64_t reg_value);
+[[nodiscard]] inline uint64_t mmio_store_value(const MmioAccess& access, uint64_t reg_value) {
+  if (access.reg == kZeroRegister) return 0;
+  return reg_value & mmio_width_mask(access.width_bytes);
+}
 
 }  // namespace lamina

@@ -66,14 +66,14 @@ bool PsciServer::find_vcpu(uint64_t mpidr, uint32_t* index) const {
   return false;
 }
 
-bool PsciServer::answer_stateless(uint64_t function_id, uint64_t x1, int64_t* x0) const {
+std::optional<int64_t> PsciServer::answer_stateless(uint64_t function_id, uint64_t x1) const {
   switch (static_cast<uint32_t>(low32(function_id))) {
-    case psci::kVersion: *x0 = psci::kVersion1_1; return true;
-    case psci::kFeatures: *x0 = features(static_cast<uint32_t>(x1)); return true;
-    case psci::kMigrateInfoType: *x0 = psci::kMigrateInfoTypeNotPresent; return true;
-    case smccc::kVersion: *x0 = smccc::kVersion1_1; return true;
-    case smccc::kArchFeatures: *x0 = arch_features(static_cast<uint32_t>(x1)); return true;
-    default: return false;
+    case psci::kVersion: return psci::kVersion1_1;
+    case psci::kFeatures: return features(static_cast<uint32_t>(x1));
+    case psci::kMigrateInfoType: return psci::kMigrateInfoTypeNotPresent;
+    case smccc::kVersion: return smccc::kVersion1_1;
+    case smccc::kArchFeatures: return arch_features(static_cast<uint32_t>(x1));
+    default: return std::nullopt;
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "hyp/lib/result.hpp"
@@ -124,9 +125,9 @@ class PsciServer {
   // The calls whose answer depends on no vCPU's state and changes none
   // (PSCI_VERSION, PSCI_FEATURES, MIGRATE_INFO_TYPE, SMCCC_VERSION,
   // SMCCC_ARCH_FEATURES): answered here, without the VM lock, on the exit
-  // path's fast lane. Returns false (writing nothing) for any other ID,
-  // which then goes through handle(). The answers equal handle()'s.
-  [[nodiscard]] bool answer_stateless(uint64_t function_id, uint64_t x1, int64_t* x0) const;
+  // path's fast lane: the value for x0, or nothing for any other ID, which
+  // then goes through handle(). The answers equal handle()'s.
+  [[nodiscard]] std::optional<int64_t> answer_stateless(uint64_t function_id, uint64_t x1) const;
 
   // The caller started vCPU k after kStartVcpu: ON_PENDING -> ON. Returns
   // false (and changes nothing) if k was not ON_PENDING.
