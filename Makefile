@@ -122,6 +122,7 @@ $(BUILD)/tests/jump_stub.bin: tests/boot/jump_stub.S
 
 include tests/guest/guests.mk
 include bench/guest/bench_guest.mk
+include guest-images/guest-images.mk
 
 run: setup all
 	$(Q)scripts/lamina-qemu --interactive
@@ -132,7 +133,7 @@ debug: setup all
 gdb:
 	$(Q)gdb-multiarch -q -x scripts/gdb-lamina.gdb
 
-test: setup all guests $(BUILD)/tests/jump_stub.bin
+test: setup all guests guest-images $(BUILD)/tests/jump_stub.bin
 	$(Q)cmake -S tests -B $(BUILD)/host -DLAMINA_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	$(Q)cmake --build $(BUILD)/host -j$(JOBS)
 	$(Q)cd $(BUILD)/host && ctest --output-on-failure -j$(JOBS) --timeout 300

@@ -53,6 +53,7 @@ void Vcpu::reset(uint64_t entry, uint64_t context) {
 void Vcpu::load() {
   const Vm& vm = *vm_;
   arch::write(arch::HcrEl2::from_raw(vm.hcr));
+  arch::write(arch::MdcrEl2::from_raw(vm.mdcr));
   arch::write(arch::VtcrEl2::from_raw(vm.vtcr));
   arch::write(vm.stage2.vttbr());
   arch::write(arch::VmpidrEl2(kMpidrRes1 | mpidr_));

@@ -89,6 +89,7 @@ class Vm {
   mm::Stage2 stage2;
   uint64_t vtcr = 0;  // VTCR_EL2 while this VM runs
   uint64_t hcr = 0;   // HCR_EL2 while this VM runs
+  uint64_t mdcr = 0;  // MDCR_EL2 while this VM runs
   unsigned ipa_bits = 0;
   bool fwb = false;
   IdRegisterPolicy id_policy;             // what its ID registers offer

@@ -144,6 +144,7 @@ bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const v
   compute_guest_id_registers(vm);
   vm.fwb = features.s2fwb;
   vm.hcr = guest_hcr_el2(vm.fwb).raw();
+  vm.mdcr = guest_mdcr_el2(arch::read<arch::PmcrEl0>().get(arch::PmcrEl0::n)).raw();
   vm.vtcr = vtcr_el2_value(geometry.value(), features).raw();
   auto vmid = g_vmids.alloc();
   if (!vmid.ok()) {

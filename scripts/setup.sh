@@ -11,6 +11,8 @@
 #   - Debian's libfdt for the host (unit tests) and libfdt-dev:arm64's libfdt.a for the
 #     EL2 image, unpacked under $LAMINA_DEPS (libfdt-dev is not Multi-Arch: same, so the
 #     arm64 package cannot be installed beside the amd64 one)
+#   - the Linux guest's kernel and busybox (linux-image-*-arm64, busybox-static:arm64),
+#     unpacked under $LAMINA_DEPS/guest by guest-images/fetch.sh
 set -euo pipefail
 
 LAMINA_DEPS=${LAMINA_DEPS:-/opt/lamina-deps}
@@ -52,8 +54,15 @@ arm64_payloads_ok() {
     [ -f "$LAMINA_DEPS/arm64/usr/include/libfdt.h" ]
 }
 
+# The Linux guest's kernel and busybox (guest-images/README.md), cached in
+# $LAMINA_DEPS/guest; quick when they are there.
+guest_images() {
+  LAMINA_DEPS=$LAMINA_DEPS "$(dirname "$0")/../guest-images/fetch.sh"
+}
+
 missing=$(missing_host_packages)
 if [ -z "$missing" ] && qemu_ok && arm64_payloads_ok; then
+  guest_images
   exit 0
 fi
 
@@ -101,4 +110,5 @@ if ! arm64_payloads_ok; then
   arm64_payloads_ok || { log "error: libfdt.a for arm64 not found after unpacking"; exit 1; }
 fi
 
+guest_images
 log "done"

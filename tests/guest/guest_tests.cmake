@@ -82,6 +82,9 @@ lamina_guest_test(idregs.ipa40.cortex-a57 idregs-ipa40.elf --guest-ipa-bits 40 -
 
 # --- UNDEFINED for unhandled system registers -----------------------------
 lamina_guest_test(undef undef.elf ${GUEST_PASS})
+# --- Debug registers are the guest's (Linux's early CPU setup writes them) --
+lamina_guest_test(debugregs debugregs.elf ${GUEST_PASS})
+lamina_guest_test(debugregs.cortex-a57 debugregs.elf --cpu cortex-a57 --gic 2 ${GUEST_PASS})
 
 # --- WFI until the vCPU has something to do -------------------------------
 lamina_guest_test(wfi wfi.elf ${GUEST_PASS})

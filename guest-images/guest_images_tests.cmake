@@ -1,0 +1,53 @@
+# Linux guest images on bare QEMU at EL1 (CTest label `linux-bare`): Debian's
+# arm64 kernel with the busybox initramfs in auto mode (guest-images/README.md)
+# must print its start marker, pass every in-guest check, log no kernel
+# warning, BUG, Oops or panic, and power off (QEMU exits 0) within the
+# timeout. This is the reference the Linux-under-lamina tests compare with:
+# a failure here is the image's or QEMU's, not lamina's.
+#
+# The images are built by `make guest-images` into
+# ${LAMINA_BUILD_DIR}/guest-images. Included from tests/CMakeLists.txt.
+# CMake list gotchas: no ';' in a regex, and balanced '[' ']'.
+
+if(NOT DEFINED LAMINA_QEMU)
+  set(LAMINA_QEMU "${LAMINA_ROOT}/scripts/lamina-qemu")
+endif()
+set(LAMINA_GUEST_IMAGES "${LAMINA_BUILD_DIR}/guest-images")
+file(MAKE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/logs")
+find_program(LAMINA_PYTHON3 python3 REQUIRED)
+
+# The in-guest checks (guest-images/init.sh) and a clean kernel log. Under
+# lamina, lines may carry a VM prefix: the patterns are not anchored.
+set(LINUX_GUEST_PASS
+  --expect "LAMINA-GUEST: start" --expect "LAMINA-RESULT: PASS 5 checks" --expect "reboot: Power down"
+  --expect-in-order
+  --reject "LAMINA-CHECK .*: FAIL" --reject "LAMINA-RESULT: FAIL"
+  --reject "WARNING: CPU" --reject "BUG: " --reject "Oops" --reject "Internal error:"
+  --reject "Kernel panic" --reject "Unable to handle kernel" --reject "Call trace:"
+  --expect-exit 0)
+
+# lamina_linux_bare_test(<name> <vcpus> <mem MiB> <lamina-qemu options>...):
+# test linux-bare.<name>.
+function(lamina_linux_bare_test name vcpus mem_mib)
+  add_test(NAME "linux-bare.${name}"
+           COMMAND "${LAMINA_QEMU}" --bare
+                   --guest-kernel "${LAMINA_GUEST_IMAGES}/Image"
+                   --guest-initrd "${LAMINA_GUEST_IMAGES}/initramfs.cpio.gz"
+                   --guest-append "console=ttyAMA0 nokaslr lamina.mode=auto lamina.vcpus=${vcpus} lamina.mem_mib=${mem_mib}"
+                   --vcpus ${vcpus} --guest-mem ${mem_mib}M
+                   --name "linux-bare.${name}" --timeout 90
+                   --log "${CMAKE_CURRENT_BINARY_DIR}/logs/linux-bare.${name}.log"
+                   ${LINUX_GUEST_PASS} ${ARGN})
+  set_tests_properties("linux-bare.${name}" PROPERTIES LABELS linux-bare TIMEOUT 150)
+endfunction()
+
+# `make run`'s machine (GICv3, 2 vCPUs, 1 GiB) with -cpu max.
+lamina_linux_bare_test(gicv3.2vcpu 2 1024 --gic 3)
+# The other GIC and CPU model, 4 vCPUs, under icount (the benchmark's timing).
+lamina_linux_bare_test(gicv2.4vcpu.cortex-a57.icount 4 1024 --gic 2 --cpu cortex-a57 --icount)
+
+# The initramfs writer's own tests (no QEMU).
+add_test(NAME unit.guest-images.mkinitramfs
+         COMMAND "${LAMINA_PYTHON3}" -m unittest guest-images/test_mkinitramfs.py
+         WORKING_DIRECTORY "${LAMINA_ROOT}")
+set_tests_properties(unit.guest-images.mkinitramfs PROPERTIES LABELS unit TIMEOUT 120)
