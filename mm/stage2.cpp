@@ -151,13 +151,6 @@ constexpr Error kLockReentered = Error::kBusy;
   return base + s2_contiguous_size(level) <= start || base >= end;
 }
 
-// `attrs` as the codec will read them back (e.g. device memory becomes outer
-// shareable); every attribute problem is found here, before anything changes.
-[[nodiscard]] Result<S2Attrs, Error> canonical_attrs(const S2Attrs& attrs, S2CodecConfig codec) {
-  const uint64_t raw = TRY(encode(PhysAddr(0), 3, attrs, codec));
-  return TRY(decode(raw, 3, codec)).attrs;
-}
-
 [[nodiscard]] Status<Error> check_ipa_range(uint64_t ipa, uint64_t size, unsigned ipa_bits) {
   if (!is_aligned(ipa, kPageSize) || !is_aligned(size, kPageSize)) return Err{Error::kMisaligned};
   uint64_t end = 0;
@@ -265,10 +258,26 @@ class Stage2::Batch {
   }
 
   void flush() {
+    // A batch that only made invalid entries valid (the common end of a
+    // fault-in's map) needs nothing but the publish: the TLB holds no
+    // invalid entries, so there is nothing to invalidate (see replace_leaf()).
+    if (invalidation_count_ == 0 && !whole_vmid_ && make_count_ == 0 && free_count_ == 0) {
+      publish();
+      return;
+    }
+    flush_all();
+  }
+
+ private:
+  void publish() {
     if (unpublished_) {
       s2ops::publish_descriptors();
       unpublished_ = false;
     }
+  }
+
+  void flush_all() {
+    publish();
     if (whole_vmid_ || invalidation_count_ != 0) {
       const uint64_t previous = s2ops::enter_vmid(s2_.vttbr().raw());
       if (whole_vmid_) {
@@ -298,7 +307,6 @@ class Stage2::Batch {
     free_count_ = 0;
   }
 
- private:
   struct Make {
     uint64_t* slot;
     uint64_t value;
@@ -345,7 +353,7 @@ struct Stage2::Impl::SubtreeFreer {
 void Stage2::Impl::free_subtree(Stage2& s2, PhysAddr table, unsigned level) {
   SubtreeFreer freer{s2};
   // The IPAs only index the table (see S2Walker::walk_table), so walk it from 0.
-  (void)walker(s2).walk_table(table, level, 0, kS2EntriesPerTable * s2_entry_size(level), kS2WalkTablePost, freer);
+  (void)walker(s2).walk_table<kS2WalkTablePost>(table, level, 0, kS2EntriesPerTable * s2_entry_size(level), freer);
   free_table(s2, table);
 }
 
@@ -437,8 +445,8 @@ void Stage2::Impl::detach_subtree(Stage2& s2, Batch& batch, const S2WalkEntry& e
   // the walk-cache entry for the table descriptor itself (invalidated above).
   if (!known_empty && !batch.whole_vmid()) {
     InvalidationCollector collector{batch};
-    (void)walker(s2).walk_table(child, entry.level + 1, entry.ipa, entry.end(), kS2WalkLeaf | kS2WalkTablePre,
-                                collector);
+    (void)walker(s2).walk_table<kS2WalkLeaf | kS2WalkTablePre>(child, entry.level + 1, entry.ipa, entry.end(),
+                                                               collector);
   }
   batch.defer_free(child, entry.level + 1, known_empty);
 }
@@ -494,8 +502,10 @@ struct Stage2::Impl::MapVisitor {
   uint64_t start;
   uint64_t end;
   uint64_t pa;
-  S2Attrs attrs;  // canonical (canonical_attrs())
+  const S2Attrs& requested;      // the attributes, as map() was given them
+  S2LeafTemplate leaf_template;  // the attributes, checked and encoded once (map())
 
+  [[nodiscard]] S2Attrs attrs() const { return canonical_s2_attrs(requested); }  // as decode() reads them back
   [[nodiscard]] PhysAddr output_for(uint64_t ipa) const { return PhysAddr(pa + (ipa - start)); }
   // The largest leaf that fits: the entry lies inside the range and its
   // output is aligned to its size; blocks at levels 1 and 2, pages at 3.
@@ -510,8 +520,11 @@ struct Stage2::Impl::MapVisitor {
     return run_inside(ipa, level, start, end) &&
            output_for(run_base(ipa, level)).is_aligned(s2_contiguous_size(level));
   }
-  [[nodiscard]] Result<uint64_t, Error> leaf_for(uint64_t ipa, unsigned level) const {
-    return encode(output_for(ipa), level, attrs, s2.config_.codec, run_fits(ipa, level));
+  // The new leaf for the entry at `ipa`, `level`, where leaf_fits() (or the
+  // entry's run fits): that is S2LeafTemplate::leaf()'s precondition, with
+  // map() having checked that every output lies below 2^48.
+  [[nodiscard]] uint64_t leaf_for(uint64_t ipa, unsigned level) const {
+    return leaf_template.leaf(output_for(ipa), level, run_fits(ipa, level));
   }
 
   // Split fill: the range's own leaves, else the block's piece, with the
@@ -531,104 +544,134 @@ struct Stage2::Impl::MapVisitor {
     return encode(old.output, level, old.attrs, s2.config_.codec);
   }
 
-  // The run whose first entry is `entry` (run_fits()): all 16 hinted leaves
-  // at once (see the file comment).
-  [[nodiscard]] Status<Error> map_run(const S2WalkEntry& entry) {
-    const unsigned level = entry.level;
-    const uint64_t size = s2_entry_size(level);
-    uint64_t made[kS2ContiguousEntries];
-    bool unchanged = true;
-    bool any_valid = false;
-    for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
-      made[i] = TRY(leaf_for(entry.ipa + i * size, level));
-      const uint64_t old = s2_load_descriptor(&entry.slot[i]);
-      unchanged = unchanged && old == made[i];
-      any_valid = any_valid || is_valid(old, level);
-    }
-    if (unchanged) return Ok{};
-    if (!any_valid) {
-      // Nothing cached for invalid entries: storing is enough.
-      for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) batch.store(&entry.slot[i], made[i]);
-      return Ok{};
-    }
-    for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
-      S2WalkEntry e = entry;
-      e.slot = &entry.slot[i];
-      e.old = s2_load_descriptor(e.slot);
-      e.ipa = entry.ipa + i * size;
-      const S2DescKind kind = classify(e.old, level);
-      if (kind == S2DescKind::kTable) {
-        detach_subtree(s2, batch, e);
-      } else if (kind != S2DescKind::kInvalid) {
-        batch.store(e.slot, kInvalidDescriptor);
-        batch.invalidate(e.ipa, level, true);
-      }
-    }
-    for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) batch.defer_make(&entry.slot[i], made[i]);
-    return Ok{};
-  }
+  void map_run(const S2WalkEntry& entry);
+  [[nodiscard]] Result<S2WalkNext, Error> visit_table_pre(const S2WalkEntry& entry);
+  [[nodiscard]] Result<S2WalkNext, Error> visit_leaf(const S2WalkEntry& entry);
 
-  Result<S2WalkNext, Error> operator()(const S2WalkEntry& entry) {
-    const auto remake_fn = [this](uint64_t ipa, unsigned level, const S2DecodedLeaf& old, bool whole) {
-      return remake(ipa, level, old, whole);
-    };
+  // The walker's visits, inlined into it (always_inline: the walker calls
+  // this at three places per level, and the switch on entry.visit folds
+  // away at each), so the common fault-in steps are decided without a call:
+  // passing through a table no leaf replaces (TABLE_PRE), a new leaf in an
+  // invalid entry outside any run (LEAF), a table after a successful walk
+  // below (TABLE_POST). Everything else goes to visit_table_pre() and
+  // visit_leaf().
+  [[gnu::always_inline]] Result<S2WalkNext, Error> operator()(const S2WalkEntry& entry) {
     switch (entry.visit) {
-      case S2Visit::kTablePre: {
+      case S2Visit::kTablePre:
         if (!leaf_fits(entry.ipa, entry.level)) return S2WalkNext::kContinue;
-        if (run_fits(entry.ipa, entry.level)) {
-          if (entry.ipa == run_base(entry.ipa, entry.level)) TRY(map_run(entry));
-          return S2WalkNext::kSkip;  // done with the run's first entry
-        }
-        // A table replaced by a block: break, invalidate the whole subtree,
-        // make the block once that completed, free the subtree after.
-        const uint64_t block = TRY(leaf_for(entry.ipa, entry.level));
-        detach_subtree(s2, batch, entry);
-        batch.defer_make(entry.slot, block);
-        return S2WalkNext::kSkip;
-      }
-      case S2Visit::kLeaf: {
-        if (leaf_fits(entry.ipa, entry.level)) {
-          if (run_fits(entry.ipa, entry.level)) {
-            if (entry.ipa == run_base(entry.ipa, entry.level)) TRY(map_run(entry));
-            return S2WalkNext::kContinue;  // done with the run's first entry
-          }
-          const uint64_t leaf = TRY(leaf_for(entry.ipa, entry.level));
-          if (leaf == entry.old) return S2WalkNext::kContinue;
-          S2WalkEntry e = entry;
-          if (has_contiguous_hint(e.old, e.level)) {
-            // The same mapping but for the hint: the run stays whole.
-            const S2DecodedLeaf old = TRY(decode(e.old, e.level, s2.config_.codec));
-            if (TRY(encode(old.output, e.level, old.attrs, s2.config_.codec)) == leaf) return S2WalkNext::kContinue;
-            e.old = TRY(break_run(s2, batch, e, remake_fn));
-            if (leaf == e.old) return S2WalkNext::kContinue;
-          }
-          bool break_needed = false;
-          if (is_valid(e.old, e.level)) {
-            const auto old = decode(e.old, e.level, s2.config_.codec);
-            break_needed = !old.ok() || leaf_change_needs_break(old.value(), output_for(e.ipa), attrs, false);
-          }
-          replace_leaf(batch, e, leaf, break_needed);
+        return visit_table_pre(entry);
+      case S2Visit::kLeaf:
+        if (!is_valid(entry.old, entry.level) && leaf_fits(entry.ipa, entry.level) &&
+            !run_fits(entry.ipa, entry.level)) {
+          // Nothing cached for an invalid entry (the TLB holds no invalid
+          // entries): storing is enough, as in replace_leaf(); the batch
+          // publishes it.
+          batch.store(entry.slot, leaf_for(entry.ipa, entry.level));
           return S2WalkNext::kContinue;
         }
-        if (!is_valid(entry.old, entry.level)) {
-          // A new (zeroed) table; the walker descends into it.
-          const PhysAddr table = TRY(alloc_table(s2));
-          batch.store(entry.slot, encode_table(table).raw());
-          return S2WalkNext::kContinue;
-        }
-        S2WalkEntry e = entry;
-        if (has_contiguous_hint(e.old, e.level)) e.old = TRY(break_run(s2, batch, e, remake_fn));
-        TRY(split_block(s2, batch, e, *this));
-        return S2WalkNext::kContinue;
-      }
+        return visit_leaf(entry);
       case S2Visit::kTablePost:
-        // Only a map that failed below can leave a table empty.
-        free_if_empty(s2, batch, entry);
+        // Only a map that failed below can leave a table empty: when the walk
+        // below succeeded, every entry it visited ended up valid (a leaf, a
+        // table, or a make deferred in the batch), so a successful map does
+        // not look (that was a call and a scan of the table at every level
+        // of every fault-in).
+        if (entry.unwinding) free_if_empty(s2, batch, entry);
         return S2WalkNext::kContinue;
     }
     return S2WalkNext::kContinue;
   }
 };
+
+// The run whose first entry is `entry` (run_fits()): all 16 hinted leaves
+// at once (see the file comment).
+void Stage2::Impl::MapVisitor::map_run(const S2WalkEntry& entry) {
+  const unsigned level = entry.level;
+  const uint64_t size = s2_entry_size(level);
+  uint64_t made[kS2ContiguousEntries];
+  bool unchanged = true;
+  bool any_valid = false;
+  for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
+    made[i] = leaf_for(entry.ipa + i * size, level);
+    const uint64_t old = s2_load_descriptor(&entry.slot[i]);
+    unchanged = unchanged && old == made[i];
+    any_valid = any_valid || is_valid(old, level);
+  }
+  if (unchanged) return;
+  if (!any_valid) {
+    // Nothing cached for invalid entries: storing is enough.
+    for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) batch.store(&entry.slot[i], made[i]);
+    return;
+  }
+  for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) {
+    S2WalkEntry e = entry;
+    e.slot = &entry.slot[i];
+    e.old = s2_load_descriptor(e.slot);
+    e.ipa = entry.ipa + i * size;
+    const S2DescKind kind = classify(e.old, level);
+    if (kind == S2DescKind::kTable) {
+      detach_subtree(s2, batch, e);
+    } else if (kind != S2DescKind::kInvalid) {
+      batch.store(e.slot, kInvalidDescriptor);
+      batch.invalidate(e.ipa, level, true);
+    }
+  }
+  for (uint64_t i = 0; i < kS2ContiguousEntries; ++i) batch.defer_make(&entry.slot[i], made[i]);
+}
+
+// TABLE_PRE where a leaf fits: the table is replaced by leaves.
+Result<S2WalkNext, Error> Stage2::Impl::MapVisitor::visit_table_pre(const S2WalkEntry& entry) {
+  if (run_fits(entry.ipa, entry.level)) {
+    if (entry.ipa == run_base(entry.ipa, entry.level)) map_run(entry);
+    return S2WalkNext::kSkip;  // done with the run's first entry
+  }
+  // A table replaced by a block: break, invalidate the whole subtree,
+  // make the block once that completed, free the subtree after.
+  const uint64_t block = leaf_for(entry.ipa, entry.level);
+  detach_subtree(s2, batch, entry);
+  batch.defer_make(entry.slot, block);
+  return S2WalkNext::kSkip;
+}
+
+// LEAF, all but a new leaf in an invalid entry (operator()).
+Result<S2WalkNext, Error> Stage2::Impl::MapVisitor::visit_leaf(const S2WalkEntry& entry) {
+  const auto remake_fn = [this](uint64_t ipa, unsigned level, const S2DecodedLeaf& old, bool whole) {
+    return remake(ipa, level, old, whole);
+  };
+  if (leaf_fits(entry.ipa, entry.level)) {
+    if (run_fits(entry.ipa, entry.level)) {
+      if (entry.ipa == run_base(entry.ipa, entry.level)) map_run(entry);
+      return S2WalkNext::kContinue;  // done with the run's first entry
+    }
+    const uint64_t leaf = leaf_for(entry.ipa, entry.level);
+    if (leaf == entry.old) return S2WalkNext::kContinue;
+    S2WalkEntry e = entry;
+    if (has_contiguous_hint(e.old, e.level)) {
+      // The same mapping but for the hint: the run stays whole.
+      const S2DecodedLeaf old = TRY(decode(e.old, e.level, s2.config_.codec));
+      if (TRY(encode(old.output, e.level, old.attrs, s2.config_.codec)) == leaf) return S2WalkNext::kContinue;
+      e.old = TRY(break_run(s2, batch, e, remake_fn));
+      if (leaf == e.old) return S2WalkNext::kContinue;
+    }
+    bool break_needed = false;
+    if (is_valid(e.old, e.level)) {
+      const auto old = decode(e.old, e.level, s2.config_.codec);
+      break_needed = !old.ok() || leaf_change_needs_break(old.value(), output_for(e.ipa), attrs(), false);
+    }
+    replace_leaf(batch, e, leaf, break_needed);
+    return S2WalkNext::kContinue;
+  }
+  if (!is_valid(entry.old, entry.level)) {
+    // A new (zeroed) table; the walker descends into it.
+    const PhysAddr table = TRY(alloc_table(s2));
+    batch.store(entry.slot, encode_table(table).raw());
+    return S2WalkNext::kContinue;
+  }
+  S2WalkEntry e = entry;
+  if (has_contiguous_hint(e.old, e.level)) e.old = TRY(break_run(s2, batch, e, remake_fn));
+  TRY(split_block(s2, batch, e, *this));
+  return S2WalkNext::kContinue;
+}
 
 struct Stage2::Impl::UnmapVisitor {
   Stage2& s2;
@@ -683,13 +726,19 @@ struct Stage2::Impl::ProtectVisitor {
   Batch& batch;
   uint64_t start;
   uint64_t end;
-  S2Attrs attrs;  // canonical (canonical_attrs())
+  const S2Attrs& requested;      // the new attributes, as protect() was given them
+  S2LeafTemplate leaf_template;  // the new attributes, checked and encoded once (protect())
 
+  [[nodiscard]] S2Attrs attrs() const { return canonical_s2_attrs(requested); }  // as decode() reads them back
+
+  // Outputs handed to leaf_template.leaf() below come from decoded leaves
+  // (or their pieces), so they are aligned to their entry and below 2^48.
   Result<uint64_t, Error> operator()(uint64_t sub_ipa, unsigned sub_level, PhysAddr sub_output,
                                      const S2Attrs& block_attrs) const {
     const bool inside = s2_entry_inside(sub_ipa, sub_level, start, end);
     const bool hint = run_inside(sub_ipa, sub_level, start, end) || run_outside(sub_ipa, sub_level, start, end);
-    return encode(sub_output, sub_level, inside ? attrs : block_attrs, s2.config_.codec, hint);
+    if (inside) return leaf_template.leaf(sub_output, sub_level, hint);
+    return encode(sub_output, sub_level, block_attrs, s2.config_.codec, hint);
   }
 
   // break_run(): entries inside the range get `attrs`, keeping the hint when
@@ -698,7 +747,7 @@ struct Stage2::Impl::ProtectVisitor {
   [[nodiscard]] Result<uint64_t, Error> remake(uint64_t ipa, unsigned level, const S2DecodedLeaf& old,
                                                bool whole) const {
     if (s2_entry_inside(ipa, level, start, end))
-      return encode(old.output, level, attrs, s2.config_.codec, whole && run_inside(ipa, level, start, end));
+      return leaf_template.leaf(old.output, level, whole && run_inside(ipa, level, start, end));
     return encode(old.output, level, old.attrs, s2.config_.codec);
   }
 
@@ -711,14 +760,14 @@ struct Stage2::Impl::ProtectVisitor {
         if (!is_valid(entry.old, entry.level)) return S2WalkNext::kContinue;  // stays unmapped
         if (entry.inside(start, end)) {
           const S2DecodedLeaf leaf = TRY(decode(entry.old, entry.level, s2.config_.codec));
-          const uint64_t new_leaf = TRY(encode(leaf.output, entry.level, attrs, s2.config_.codec, leaf.contiguous));
+          const uint64_t new_leaf = leaf_template.leaf(leaf.output, entry.level, leaf.contiguous);
           if (new_leaf == entry.old) return S2WalkNext::kContinue;
           if (leaf.contiguous) {
             // Any change in a run takes it down whole; remake() writes this entry's new value.
             (void)TRY(break_run(s2, batch, entry, remake_fn));
             return S2WalkNext::kContinue;
           }
-          replace_leaf(batch, entry, new_leaf, leaf_change_needs_break(leaf, leaf.output, attrs, false));
+          replace_leaf(batch, entry, new_leaf, leaf_change_needs_break(leaf, leaf.output, attrs(), false));
           return S2WalkNext::kContinue;
         }
         S2WalkEntry e = entry;
@@ -793,7 +842,7 @@ void Stage2::destroy() {
   Batch batch(*this);
   batch.always_invalidate_whole_vmid();
   Impl::DestroyVisitor visitor{*this, batch};
-  (void)Impl::walker(*this).walk(0, uint64_t{1} << config_.geometry.ipa_bits, kS2WalkTablePre, visitor);
+  (void)Impl::walker(*this).walk<kS2WalkTablePre>(0, uint64_t{1} << config_.geometry.ipa_bits, visitor);
   batch.flush();
   memory_.free(memory_.context, root_, config_.geometry.concatenated_tables);
   table_pages_ = 0;
@@ -805,15 +854,16 @@ Status<Error> Stage2::map(IntermediatePhysAddr ipa, PhysAddr pa, uint64_t size, 
   if (!pa.is_aligned(kPageSize)) return Err{Error::kMisaligned};
   uint64_t pa_end = 0;
   if (!checked_add(pa.value(), size, &pa_end) || pa_end > (uint64_t{1} << arch::kMaxTranslatedAddressBits)) return Err{Error::kOutOfRange};
-  const S2Attrs canonical = TRY(canonical_attrs(attrs, config_.codec));
+  const Result<S2LeafTemplate, CodecError> encoded = make_leaf_template(attrs, config_.codec);
+  if (!encoded.ok()) return Err{from_codec(encoded.error())};
   Guard guard(lock_);
   if (!guard.held()) return Err{kLockReentered};
   if (table_pages_ == 0) return Err{Error::kOutOfRange};
   if (size == 0) return Ok{};
   Batch batch(*this);
-  Impl::MapVisitor visitor{*this, batch, ipa.value(), ipa.value() + size, pa.value(), canonical};
-  const Status<Error> result = Impl::walker(*this).walk(
-      ipa.value(), ipa.value() + size, kS2WalkLeaf | kS2WalkTablePre | kS2WalkTablePost, visitor);
+  Impl::MapVisitor visitor{*this, batch, ipa.value(), ipa.value() + size, pa.value(), attrs, encoded.value()};
+  const Status<Error> result = Impl::walker(*this).walk<kS2WalkLeaf | kS2WalkTablePre | kS2WalkTablePost>(
+      ipa.value(), ipa.value() + size, visitor);
   batch.flush();
   return result;
 }
@@ -826,23 +876,24 @@ Status<Error> Stage2::unmap(IntermediatePhysAddr ipa, uint64_t size) {
   if (size == 0) return Ok{};
   Batch batch(*this);
   Impl::UnmapVisitor visitor{*this, batch, ipa.value(), ipa.value() + size};
-  const Status<Error> result = Impl::walker(*this).walk(
-      ipa.value(), ipa.value() + size, kS2WalkLeaf | kS2WalkTablePre | kS2WalkTablePost, visitor);
+  const Status<Error> result = Impl::walker(*this).walk<kS2WalkLeaf | kS2WalkTablePre | kS2WalkTablePost>(
+      ipa.value(), ipa.value() + size, visitor);
   batch.flush();
   return result;
 }
 
 Status<Error> Stage2::protect(IntermediatePhysAddr ipa, uint64_t size, const S2Attrs& attrs) {
   TRY(check_ipa_range(ipa.value(), size, config_.geometry.ipa_bits));
-  const S2Attrs canonical = TRY(canonical_attrs(attrs, config_.codec));
+  const Result<S2LeafTemplate, CodecError> encoded = make_leaf_template(attrs, config_.codec);
+  if (!encoded.ok()) return Err{from_codec(encoded.error())};
   Guard guard(lock_);
   if (!guard.held()) return Err{kLockReentered};
   if (table_pages_ == 0) return Err{Error::kOutOfRange};
   if (size == 0) return Ok{};
   Batch batch(*this);
-  Impl::ProtectVisitor visitor{*this, batch, ipa.value(), ipa.value() + size, canonical};
+  Impl::ProtectVisitor visitor{*this, batch, ipa.value(), ipa.value() + size, attrs, encoded.value()};
   const Status<Error> result =
-      Impl::walker(*this).walk(ipa.value(), ipa.value() + size, kS2WalkLeaf | kS2WalkTablePost, visitor);
+      Impl::walker(*this).walk<kS2WalkLeaf | kS2WalkTablePost>(ipa.value(), ipa.value() + size, visitor);
   batch.flush();
   return result;
 }
@@ -854,7 +905,7 @@ Result<S2Lookup, Error> Stage2::lookup(IntermediatePhysAddr ipa) {
   if (table_pages_ == 0) return Err{Error::kOutOfRange};
   const uint64_t page = align_down(ipa.value(), kPageSize);
   Impl::LookupVisitor visitor;
-  TRY(Impl::walker(*this).walk(page, page + kPageSize, kS2WalkLeaf, visitor));
+  TRY(Impl::walker(*this).walk<kS2WalkLeaf>(page, page + kPageSize, visitor));
   if (!is_valid(visitor.descriptor, visitor.level)) return Err{Error::kOutOfRange};
   const S2DecodedLeaf leaf = TRY(decode(visitor.descriptor, visitor.level, config_.codec));
   S2Lookup result;

@@ -29,6 +29,7 @@
 #include "mm/stage2_desc.hpp"
 
 #include <cstdint>
+#include <optional>
 
 #include "arch/regs/common.hpp"
 #include "arch/regs/stage2_desc.hpp"
@@ -165,23 +166,24 @@ const char* codec_error_name(CodecError e) {
   return "unknown codec error";
 }
 
-Result<arch::S2Leaf, CodecError> encode_leaf(PhysAddr output, unsigned level, const S2Attrs& attrs,
-                                             S2CodecConfig config, S2LeafOptions options) {
-  // With the 4K granule, blocks exist at levels 1 and 2 and pages at level 3;
-  // a level-0 block needs FEAT_LPA2 with VTCR_EL2.DS == 1, which lamina does
-  // not use. DDI 0487 K.a D8.3.1 "VMSAv8-64 descriptor formats".
-  if (level < 1 || level > 3) return Err{CodecError::kBadLevel};
-  if (attrs.software > kMaxSoftware) return Err{CodecError::kSoftwareBitsTooWide};
-  if (!valid_shareability(attrs.shareability)) return Err{CodecError::kBadShareability};
+namespace {
+
+// What encode_leaf() checks and encodes of `attrs` alone, the same at every
+// level and output: the refusal, in encode_leaf()'s order, or in `bits` the
+// leaf for output 0 at level 1 (a block), without the hint.
+// Inlined into both callers: make_leaf_template() is on the fault-in path.
+[[nodiscard, gnu::always_inline]] inline std::optional<CodecError> encode_attributes(const S2Attrs& attrs,
+                                                                                     S2CodecConfig config,
+                                                                                     uint64_t* bits) {
+  if (attrs.software > kMaxSoftware) return CodecError::kSoftwareBitsTooWide;
+  if (!valid_shareability(attrs.shareability)) return CodecError::kBadShareability;
   uint64_t mem_attr = 0;
-  if (!mem_attr_for(attrs.kind, config.fwb, &mem_attr)) return Err{CodecError::kUnknownMemAttr};
+  if (!mem_attr_for(attrs.kind, config.fwb, &mem_attr)) return CodecError::kUnknownMemAttr;
   const bool device = is_device(attrs.kind);
   // Instruction fetch from Device memory is never wanted (speculative fetches
   // could touch side-effecting registers), so lamina refuses to write it.
-  if (device && (attrs.exec_el1 || attrs.exec_el0)) return Err{CodecError::kExecutableDevice};
-  if (!config.xnx && attrs.exec_el1 != attrs.exec_el0) return Err{CodecError::kExecSplitUnsupported};
-  if (output.value() >= kOutputLimit) return Err{CodecError::kOutputOutOfRange};
-  if (!output.is_aligned(s2_entry_size(level))) return Err{CodecError::kMisaligned};
+  if (device && (attrs.exec_el1 || attrs.exec_el0)) return CodecError::kExecutableDevice;
+  if (!config.xnx && attrs.exec_el1 != attrs.exec_el0) return CodecError::kExecSplitUnsupported;
 
   // SH has no effect on Device memory: "All Device and Normal Non-cacheable
   // memory regions are always treated as Outer Shareable, regardless of the
@@ -192,20 +194,42 @@ Result<arch::S2Leaf, CodecError> encode_leaf(PhysAddr output, unsigned level, co
   // is equally without effect there, and keeping it lets it round-trip.
   const Shareability sh = device ? Shareability::kOuterShareable : attrs.shareability;
 
-  return S2Leaf::from_scratch()
-      .with(S2Leaf::valid, true)
-      .with(S2Leaf::is_page_or_table, level == 3)
-      .with(S2Leaf::mem_attr, mem_attr)
-      .with(S2Leaf::s2ap, s2ap_for(attrs.read, attrs.write))
-      .with(S2Leaf::sh, sh)
-      // AF = 1: lamina does not use hardware or software access-flag
-      // management at stage 2, and an AF == 0 entry would fault on first use.
-      .with(S2Leaf::af, true)
-      .with(S2Leaf::output_address, output.value() >> kPageShift)
-      // The contiguous hint (DDI 0487 K.a D8.7.1): the caller guarantees the run.
-      .with(S2Leaf::contiguous, options.contiguous)
-      .with(S2Leaf::xn, xn_for(attrs.exec_el1, attrs.exec_el0))
-      .with(S2Leaf::software, uint64_t{attrs.software});
+  *bits = S2Leaf::from_scratch()
+              .with(S2Leaf::valid, true)
+              .with(S2Leaf::mem_attr, mem_attr)
+              .with(S2Leaf::s2ap, s2ap_for(attrs.read, attrs.write))
+              .with(S2Leaf::sh, sh)
+              // AF = 1: lamina does not use hardware or software access-flag
+              // management at stage 2, and an AF == 0 entry would fault on first use.
+              .with(S2Leaf::af, true)
+              .with(S2Leaf::xn, xn_for(attrs.exec_el1, attrs.exec_el0))
+              .with(S2Leaf::software, uint64_t{attrs.software})
+              .raw();
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<arch::S2Leaf, CodecError> encode_leaf(PhysAddr output, unsigned level, const S2Attrs& attrs,
+                                             S2CodecConfig config, S2LeafOptions options) {
+  // With the 4K granule, blocks exist at levels 1 and 2 and pages at level 3;
+  // a level-0 block needs FEAT_LPA2 with VTCR_EL2.DS == 1, which lamina does
+  // not use. DDI 0487 K.a D8.3.1 "VMSAv8-64 descriptor formats".
+  if (level < 1 || level > 3) return Err{CodecError::kBadLevel};
+  uint64_t bits = 0;
+  if (const auto refusal = encode_attributes(attrs, config, &bits)) return Err{*refusal};
+  if (output.value() >= kOutputLimit) return Err{CodecError::kOutputOutOfRange};
+  if (!output.is_aligned(s2_entry_size(level))) return Err{CodecError::kMisaligned};
+  // The level's descriptor type, the output address and the contiguous hint
+  // (DDI 0487 K.a D8.7.1; the caller guarantees the run): S2LeafTemplate::leaf(),
+  // the one place they are added.
+  return S2Leaf::from_raw(S2LeafTemplate(bits).leaf(output, level, options.contiguous));
+}
+
+Result<S2LeafTemplate, CodecError> make_leaf_template(const S2Attrs& attrs, S2CodecConfig config) {
+  uint64_t bits = 0;
+  if (const auto refusal = encode_attributes(attrs, config, &bits)) return Err{*refusal};
+  return S2LeafTemplate(bits);
 }
 
 Result<S2DecodedLeaf, CodecError> decode_leaf(uint64_t raw, unsigned level, S2CodecConfig config) {
@@ -258,37 +282,6 @@ S2Table encode_table(PhysAddr next) {
   // invalid entry, so the guest takes a translation fault instead of walking
   // into whatever a truncated address would point at.
   return try_encode_table(next).value_or(S2Table{});
-}
-
-S2DescKind classify(uint64_t raw, unsigned level) {
-  // bits[1:0]: 0bx0 invalid; 0b11 table at levels 0-2 and page at level 3;
-  // 0b01 block at levels 1-2. At level 3, 0b01 is reserved and the
-  // architecture treats it as invalid; at level 0 with the 4K granule (no
-  // FEAT_LPA2) there are no blocks, so 0b01 is invalid too. Levels beyond 3
-  // do not exist: everything there is invalid. DDI 0487 K.a D8.3.1
-  // "VMSAv8-64 descriptor formats".
-  if ((raw & 0b01) == 0) return S2DescKind::kInvalid;
-  const bool bit1 = (raw & 0b10) != 0;
-  switch (level) {
-    case 0:
-      return bit1 ? S2DescKind::kTable : S2DescKind::kInvalid;
-    case 1:
-    case 2:
-      return bit1 ? S2DescKind::kTable : S2DescKind::kBlock;
-    case 3:
-      return bit1 ? S2DescKind::kPage : S2DescKind::kInvalid;
-    default:
-      return S2DescKind::kInvalid;
-  }
-}
-
-PhysAddr table_address(uint64_t raw) {
-  return PhysAddr(S2Table::from_raw(raw).get(S2Table::next_level) << kPageShift);
-}
-
-bool has_contiguous_hint(uint64_t raw, unsigned level) {
-  const S2DescKind kind = classify(raw, level);
-  return (kind == S2DescKind::kBlock || kind == S2DescKind::kPage) && S2Leaf::from_raw(raw).get(S2Leaf::contiguous);
 }
 
 }  // namespace lamina::mm

@@ -124,15 +124,85 @@ inline constexpr unsigned kS2ContiguousEntries = 16;
   return c;
 }
 
-// Descriptor classification (valid / table / leaf by level).
-enum class S2DescKind : uint8_t { kInvalid, kTable, kBlock, kPage };
-[[nodiscard]] S2DescKind classify(uint64_t raw, unsigned level);
+// A leaf encoding prepared once for many entries with the same attributes:
+// make_leaf_template() makes every check encode_leaf() makes of `attrs` (and
+// reports the same error, in the same order), so that an operation writing
+// many leaves with one set of attributes (map(), protect()) validates and
+// encodes them once and then pays a few instructions per entry. Built only
+// by make_leaf_template() and by encode_leaf() itself, which adds the level,
+// output and hint through leaf() too, so the two cannot disagree.
+class S2LeafTemplate {
+ public:
+  // The leaf mapping `output` at `level`, with the contiguous hint when
+  // `contiguous`: bit for bit what encode_leaf(output, level, attrs, config,
+  // {contiguous}) returns. Preconditions, checked by the caller once per
+  // operation rather than here per entry: `level` is 1, 2 or 3, and
+  // `output` is below 2^48 and aligned to s2_entry_size(level) (what
+  // encode_leaf() would otherwise refuse with kBadLevel, kOutputOutOfRange
+  // and kMisaligned).
+  [[nodiscard]] constexpr uint64_t leaf(PhysAddr output, unsigned level, bool contiguous) const {
+    return arch::S2Leaf::from_raw(bits_)
+        .with(arch::S2Leaf::is_page_or_table, level == 3)
+        .with(arch::S2Leaf::output_address, output.value() >> kPageShift)
+        .with(arch::S2Leaf::contiguous, contiguous)
+        .raw();
+  }
 
-[[nodiscard]] PhysAddr table_address(uint64_t raw);
+ private:
+  friend Result<S2LeafTemplate, CodecError> make_leaf_template(const S2Attrs& attrs, S2CodecConfig config);
+  friend Result<arch::S2Leaf, CodecError> encode_leaf(PhysAddr output, unsigned level, const S2Attrs& attrs,
+                                                      S2CodecConfig config, S2LeafOptions options);
+  constexpr explicit S2LeafTemplate(uint64_t bits) : bits_(bits) {}
+
+  uint64_t bits_;  // the leaf for output 0 at level 1 (a block), without the hint
+};
+
+// Checks and encodes `attrs` once for S2LeafTemplate::leaf(). Errors: those
+// encode_leaf() reports for `attrs` and `config` whatever the level and
+// output (kSoftwareBitsTooWide, kBadShareability, kUnknownMemAttr,
+// kExecutableDevice, kExecSplitUnsupported), in encode_leaf()'s order.
+[[nodiscard]] Result<S2LeafTemplate, CodecError> make_leaf_template(const S2Attrs& attrs, S2CodecConfig config);
+
+// Descriptor classification (valid / table / leaf by level).
+//
+// bits[1:0]: 0bx0 invalid; 0b11 table at levels 0-2 and page at level 3;
+// 0b01 block at levels 1-2. At level 3, 0b01 is reserved and the
+// architecture treats it as invalid; at level 0 with the 4K granule (no
+// FEAT_LPA2) there are no blocks, so 0b01 is invalid too. Levels beyond 3
+// do not exist: everything there is invalid. DDI 0487 K.a D8.3.1
+// "VMSAv8-64 descriptor formats".
+//
+// Inline (as are table_address() and has_contiguous_hint()): the walker
+// classifies every entry it visits, several times, on the fault-in path.
+enum class S2DescKind : uint8_t { kInvalid, kTable, kBlock, kPage };
+[[nodiscard]] constexpr S2DescKind classify(uint64_t raw, unsigned level) {
+  if (!arch::S2Leaf::from_raw(raw).get(arch::S2Leaf::valid)) return S2DescKind::kInvalid;
+  const bool bit1 = arch::S2Leaf::from_raw(raw).get(arch::S2Leaf::is_page_or_table);
+  switch (level) {
+    case 0:
+      return bit1 ? S2DescKind::kTable : S2DescKind::kInvalid;
+    case 1:
+    case 2:
+      return bit1 ? S2DescKind::kTable : S2DescKind::kBlock;
+    case 3:
+      return bit1 ? S2DescKind::kPage : S2DescKind::kInvalid;
+    default:
+      return S2DescKind::kInvalid;
+  }
+}
+
+// The next-level table a table descriptor points at.
+[[nodiscard]] constexpr PhysAddr table_address(uint64_t raw) {
+  return PhysAddr(arch::S2Table::from_raw(raw).get(arch::S2Table::next_level) << kPageShift);
+}
 
 // Whether `raw` is a leaf at `level` with the contiguous hint set (cheaper
 // than decode_leaf() for walks that only look for runs).
-[[nodiscard]] bool has_contiguous_hint(uint64_t raw, unsigned level);
+[[nodiscard]] constexpr bool has_contiguous_hint(uint64_t raw, unsigned level) {
+  const S2DescKind kind = classify(raw, level);
+  return (kind == S2DescKind::kBlock || kind == S2DescKind::kPage) &&
+         arch::S2Leaf::from_raw(raw).get(arch::S2Leaf::contiguous);
+}
 
 // Bytes covered by one entry at `level` (4K granule).
 [[nodiscard]] constexpr uint64_t s2_entry_size(unsigned level) {

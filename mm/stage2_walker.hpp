@@ -27,9 +27,18 @@
 // `concatenated_tables` contiguous pages, 512 per page (D8.2.7, concatenated
 // translation tables for the initial lookup).
 //
+// Cost (it runs on every stage-2 fault-in): the visits asked for and the
+// level are template arguments, and each level's loop is inlined into the
+// one above, so a whole walk is one function per visitor -- no call, frame
+// or stack-protector check per level, every shift and entry size a
+// constant, and level 3 without a descent. Visitors keep their common case
+// small and inline too (see MapVisitor in mm/stage2.cpp). The price is code
+// size: one copy of the loop per level a walk can start at, per visitor.
+//
 // Host-testable: no arch access. Slots are read with relaxed atomic loads
 // (every write goes through s2ops::store_descriptor, under the address
-// space's lock).
+// space's lock). tests/unit/mm/stage2_walker_test.cpp pins the visit order
+// and the rules above.
 #pragma once
 
 #include <cstdint>
@@ -99,35 +108,57 @@ class S2Walker {
   // The host pointer of the table page at `pa`.
   [[nodiscard]] uint64_t* table(PhysAddr pa) const { return memory_.table(memory_.context, pa); }
 
-  // Walks [start, end) from the root. The caller has checked that the range
-  // lies inside the IPA space. `visitor(S2WalkEntry&)` returns
-  // Result<S2WalkNext, Error>; the first error stops the walk.
-  template <typename Visitor>
-  [[nodiscard]] Status<Error> walk(uint64_t start, uint64_t end, unsigned flags, Visitor& visitor) const {
-    return walk_level(root_, start_level_, root_entries_, start, end, flags, visitor);
+  // Walks [start, end) from the root, with the visits `Flags` (S2WalkFlags)
+  // asks for. The caller has checked that the range lies inside the IPA
+  // space. `visitor(S2WalkEntry&)` returns Result<S2WalkNext, Error>; the
+  // first error stops the walk.
+  template <unsigned Flags, typename Visitor>
+  [[nodiscard]] Status<Error> walk(uint64_t start, uint64_t end, Visitor& visitor) const {
+    return walk_from<Flags>(root_, start_level_, root_entries_, start, end, visitor);
   }
 
   // Walks [start, end) inside one (possibly detached) non-root table at
   // `level`. Only the low bits of the IPAs index the table, so for a walk
   // that needs no IPAs (freeing a detached subtree) any 512-entry-aligned
   // range will do.
-  template <typename Visitor>
+  template <unsigned Flags, typename Visitor>
   [[nodiscard]] Status<Error> walk_table(PhysAddr table_pa, unsigned level, uint64_t start, uint64_t end,
-                                         unsigned flags, Visitor& visitor) const {
-    return walk_level(table_pa, level, kS2EntriesPerTable, start, end, flags, visitor);
+                                         Visitor& visitor) const {
+    return walk_from<Flags>(table_pa, level, kS2EntriesPerTable, start, end, visitor);
   }
 
  private:
-  template <typename Visitor>
-  [[nodiscard]] Status<Error> walk_level(PhysAddr table_pa, unsigned level, uint64_t entries, uint64_t start,
-                                         uint64_t end, unsigned flags, Visitor& visitor) const {
-    const unsigned shift = s2_level_shift(level);
-    const uint64_t entry_size = uint64_t{1} << shift;
+  // The level is a template argument from here on, like the visits asked
+  // for: each level's shift, entry size and descriptor classification are
+  // constants, level 3 (pages only, DDI 0487 K.a D8.3.1) has no descent at
+  // all, and a visit not asked for costs nothing.
+  template <unsigned Flags, typename Visitor>
+  [[nodiscard]] Status<Error> walk_from(PhysAddr table_pa, unsigned level, uint64_t entries, uint64_t start,
+                                        uint64_t end, Visitor& visitor) const {
+    switch (level) {
+      case 0: return walk_level<Flags, 0>(table_pa, entries, start, end, visitor);
+      case 1: return walk_level<Flags, 1>(table_pa, entries, start, end, visitor);
+      case 2: return walk_level<Flags, 2>(table_pa, entries, start, end, visitor);
+      case 3: return walk_level<Flags, 3>(table_pa, entries, start, end, visitor);
+      default: return Err{Error::kOutOfRange};  // no such level with the 4K granule
+    }
+  }
+
+  // One table's entries in [start, end). always_inline: the levels below
+  // are inlined into the level above, so a whole walk is one function (one
+  // frame, one stack-protector check) rather than a call per level.
+  template <unsigned Flags, unsigned Level, typename Visitor>
+  [[nodiscard, gnu::always_inline]] Status<Error> walk_level(PhysAddr table_pa, uint64_t entries,
+                                                             uint64_t start, uint64_t end,
+                                                             Visitor& visitor) const {
+    static_assert(Level <= 3);
+    constexpr unsigned kShift = s2_level_shift(Level);
+    constexpr uint64_t kEntrySize = uint64_t{1} << kShift;
     uint64_t* page = nullptr;
     uint64_t page_index = ~uint64_t{0};
     uint64_t ipa = start;
     while (ipa < end) {
-      const uint64_t index = (ipa >> shift) & (entries - 1);
+      const uint64_t index = (ipa >> kShift) & (entries - 1);
       if ((index / kS2EntriesPerTable) != page_index) {
         page_index = index / kS2EntriesPerTable;
         page = table(table_pa.offset(page_index * kPageSize));
@@ -135,36 +166,38 @@ class S2Walker {
       S2WalkEntry entry;
       entry.slot = &page[index % kS2EntriesPerTable];
       entry.old = s2_load_descriptor(entry.slot);
-      entry.ipa = align_down(ipa, entry_size);
-      entry.level = level;
-      const uint64_t next = entry.ipa + entry_size;
-      const uint64_t sub_end = next < end ? next : end;
+      entry.ipa = align_down(ipa, kEntrySize);
+      entry.level = Level;
+      const uint64_t next = entry.ipa + kEntrySize;
 
-      bool is_table = classify(entry.old, level) == S2DescKind::kTable;
+      bool is_table = classify(entry.old, Level) == S2DescKind::kTable;
       S2WalkNext action = S2WalkNext::kContinue;
-      if (is_table && (flags & kS2WalkTablePre) != 0) {
+      if (is_table && (Flags & kS2WalkTablePre) != 0) {
         entry.visit = S2Visit::kTablePre;
         action = TRY(visitor(entry));
         entry.old = s2_load_descriptor(entry.slot);
-        is_table = classify(entry.old, level) == S2DescKind::kTable;
+        is_table = classify(entry.old, Level) == S2DescKind::kTable;
       }
-      if (action == S2WalkNext::kContinue && !is_table && (flags & kS2WalkLeaf) != 0) {
+      if (action == S2WalkNext::kContinue && !is_table && (Flags & kS2WalkLeaf) != 0) {
         entry.visit = S2Visit::kLeaf;
         action = TRY(visitor(entry));
         entry.old = s2_load_descriptor(entry.slot);
-        is_table = classify(entry.old, level) == S2DescKind::kTable;
+        is_table = classify(entry.old, Level) == S2DescKind::kTable;
       }
-      if (action == S2WalkNext::kContinue && is_table) {
-        const Status<Error> below =
-            walk_level(table_address(entry.old), level + 1, kS2EntriesPerTable, ipa, sub_end, flags, visitor);
-        if ((flags & kS2WalkTablePost) != 0) {
-          entry.visit = S2Visit::kTablePost;
-          entry.old = s2_load_descriptor(entry.slot);
-          entry.unwinding = !below.ok();
-          const Result<S2WalkNext, Error> post = visitor(entry);
-          if (below.ok() && !post.ok()) return Err{post.error()};
+      if constexpr (Level < 3) {
+        if (action == S2WalkNext::kContinue && is_table) {
+          const uint64_t sub_end = next < end ? next : end;
+          const Status<Error> below = walk_level<Flags, Level + 1>(table_address(entry.old),
+                                                                   kS2EntriesPerTable, ipa, sub_end, visitor);
+          if ((Flags & kS2WalkTablePost) != 0) {
+            entry.visit = S2Visit::kTablePost;
+            entry.old = s2_load_descriptor(entry.slot);
+            entry.unwinding = !below.ok();
+            const Result<S2WalkNext, Error> post = visitor(entry);
+            if (below.ok() && !post.ok()) return Err{post.error()};
+          }
+          if (!below.ok()) return below;
         }
-        if (!below.ok()) return below;
       }
       ipa = next;
     }

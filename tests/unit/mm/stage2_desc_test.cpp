@@ -551,6 +551,87 @@ TEST(Stage2DescCodec, ContiguousRunGeometry) {
   EXPECT_TRUE(s2_contiguous_level(3));
 }
 
+// ---- The leaf template (attributes encoded once, per-entry output, level and hint). ----
+
+// Every attribute combination of the sweep above x {fwb, xnx}: make_leaf_template() refuses exactly what
+// encode_leaf() refuses for a valid level and output (the attribute errors, in the documented order), and for
+// everything it accepts, leaf() at levels 1..3, at outputs from 0 to the last aligned one below 2^48, with and
+// without the hint, is encode_leaf() bit for bit -- and the bits are the ones check_raw() derives from the spec.
+TEST(Stage2DescCodec, LeafTemplateRefusesWhatEncodeRefusesAndIsEncodeLeafBitForBit) {
+  uint64_t accepted = 0;
+  uint64_t refused = 0;
+  for (S2CodecConfig c : kConfigs)
+    for (S2MemKind kind : kKinds)
+      for (unsigned perms = 0; perms < 16; ++perms)
+        for (Shareability sh : kAllShareability)
+          for (unsigned sw = 0; sw <= 0x10; ++sw) {  // 0x10: one past the 4 software bits
+            S2Attrs a;
+            a.kind = kind;
+            a.read = (perms & 1) != 0;
+            a.write = (perms & 2) != 0;
+            a.exec_el1 = (perms & 4) != 0;
+            a.exec_el0 = (perms & 8) != 0;
+            a.shareability = sh;
+            a.software = static_cast<uint8_t>(sw);
+            const auto t = make_leaf_template(a, c);
+            const std::optional<CodecError> want = expected_refusal(a, 1, c);
+            if (want) {
+              ++refused;
+              ASSERT_FALSE(t.ok()) << describe(a, 1, c, 0);
+              ASSERT_EQ(t.error(), *want) << describe(a, 1, c, 0);
+              continue;
+            }
+            ++accepted;
+            ASSERT_TRUE(t.ok()) << describe(a, 1, c, 0) << ": " << codec_error_name(t.error());
+            for (unsigned level = 1; level <= 3; ++level) {
+              const uint64_t size = entry_size(level);
+              for (uint64_t pa : {uint64_t{0}, 0x0000'b6db'6db6'd000 & ~(size - 1), kOutputLimit - size})
+                for (bool hint : {false, true}) {
+                  const auto e = encode_leaf(PhysAddr(pa), level, a, c, S2LeafOptions{hint});
+                  ASSERT_TRUE(e.ok()) << describe(a, level, c, pa);
+                  const uint64_t raw = t.value().leaf(PhysAddr(pa), level, hint);
+                  ASSERT_EQ(raw, e.value().raw()) << describe(a, level, c, pa) << " hint " << hint;
+                  if (!hint) {
+                    SCOPED_TRACE(describe(a, level, c, pa));
+                    check_raw(raw, a, level, c, pa);
+                  } else {
+                    EXPECT_NE(raw & kBitContiguous, 0u);
+                  }
+                }
+            }
+          }
+  EXPECT_EQ(accepted + refused, 4u * 4 * 16 * 4 * 17);
+  // Accepted: as in the sweep above, per config and software value (0..15; 16 is refused).
+  const uint64_t per_cell_xnx = 2 * 4 * 3 * 4 + 2 * 4 * 3 * 1;
+  const uint64_t per_cell_no_xnx = 2 * 4 * 3 * 2 + 2 * 4 * 3 * 1;
+  EXPECT_EQ(accepted, (per_cell_xnx + per_cell_no_xnx) * 2 /*fwb*/ * 16 /*sw*/);
+}
+
+// Guest RAM, the fault-in's attributes, typed in from the spec: page and block for output 0x1234'5000 and
+// 0x1220'0000, with FEAT_S2FWB (MemAttr 0b0110, D8.5.6) and without (0b1111, D8.5.5); S2AP 0b11, SH 0b11,
+// AF, XN 0b00.
+TEST(Stage2DescCodec, LeafTemplateKnownAnswersForGuestRam) {
+  const auto fwb = make_leaf_template(kS2GuestRam, {true, false});
+  const auto plain = make_leaf_template(kS2GuestRam, {false, false});
+  ASSERT_TRUE(fwb.ok() && plain.ok());
+  EXPECT_EQ(fwb.value().leaf(PhysAddr(0x1234'5000), 3, false), 0x1234'57dbu);
+  EXPECT_EQ(fwb.value().leaf(PhysAddr(0x1220'0000), 2, false), 0x1220'07d9u);
+  EXPECT_EQ(fwb.value().leaf(PhysAddr(0x1220'0000), 2, true), 0x0010'0000'1220'07d9u);
+  EXPECT_EQ(plain.value().leaf(PhysAddr(0x1234'5000), 3, false), 0x1234'57ffu);
+  EXPECT_EQ(plain.value().leaf(PhysAddr(0x4000'0000), 1, false), 0x4000'07fdu);
+}
+
+// classify(), table_address() and has_contiguous_hint() are constexpr: checked here by the compiler too.
+static_assert(classify(0b11, 0) == S2DescKind::kTable);
+static_assert(classify(0b01, 0) == S2DescKind::kInvalid);
+static_assert(classify(0b01, 2) == S2DescKind::kBlock);
+static_assert(classify(0b11, 3) == S2DescKind::kPage);
+static_assert(classify(0b01, 3) == S2DescKind::kInvalid);
+static_assert(classify(0b10, 1) == S2DescKind::kInvalid);
+static_assert(table_address(0xfff0'8765'4321'f003) == PhysAddr(0x8765'4321'f000));
+static_assert(has_contiguous_hint((uint64_t{1} << 52) | 0b01, 2));
+static_assert(!has_contiguous_hint((uint64_t{1} << 52) | 0b11, 2));
+
 // ---- Table descriptors. ----
 
 TEST(Stage2DescCodec, TableDescriptorHasOnlyValidTableAndAddress) {

@@ -26,7 +26,9 @@
 // break-before-make on one operation in kLongBbmSample only, to keep the run
 // within minutes under ASan (the page geometry is tracked for all of them).
 // Both print the number of operations and the seed (fixed defaults, so a
-// failure reproduces); LAMINA_SEED=<n> runs another seed.
+// failure reproduces); LAMINA_SEED=<n> runs another seed, and
+// LAMINA_LONG_OPS=<n> gives the long run another length (a shorter one for a
+// quick check).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -395,10 +397,11 @@ class Runner {
   uint64_t contiguous_runs_ = 0;  // hinted runs seen by the full checks (summed)
 };
 
-uint64_t seed_or(uint64_t fallback) {
-  const char* env = std::getenv("LAMINA_SEED");
+uint64_t env_or(const char* name, uint64_t fallback) {
+  const char* env = std::getenv(name);
   return env != nullptr && *env != '\0' ? std::strtoull(env, nullptr, 0) : fallback;
 }
+uint64_t seed_or(uint64_t fallback) { return env_or("LAMINA_SEED", fallback); }
 
 TEST(Stage2Differential, FixedSeed) {
   // 12,000 random map/unmap/protect/lookup operations agree with the reference model, keep break-before-make on
@@ -413,9 +416,10 @@ TEST(Stage2Differential, DISABLED_LongMillionOps) {
   // 1,000,000 random operations agree with the reference model, break-before-make checked on a sample of them
   // (seed printed; LAMINA_SEED explores others).
   const uint64_t seed = seed_or(0x1'000'000);
-  std::printf("stage2 differential: starting ops=1000000 seed=%" PRIu64 "\n", seed);
+  const uint64_t ops = env_or("LAMINA_LONG_OPS", 1'000'000);
+  std::printf("stage2 differential: starting ops=%" PRIu64 " seed=%" PRIu64 "\n", ops, seed);
   std::fflush(stdout);
-  Runner runner(RunConfig{1'000'000, seed, 5'000, kLongBbmSample});
+  Runner runner(RunConfig{ops, seed, 5'000, kLongBbmSample});
   runner.run();
 }
 

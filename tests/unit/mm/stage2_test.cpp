@@ -40,12 +40,13 @@ PhysAddr pa(uint64_t v) { return PhysAddr(v); }
 // An address space on fake memory, tracked by the recorder.
 class Space {
  public:
-  explicit Space(unsigned ipa_bits, uint16_t vmid = 7, bool cnp = false, size_t max_pages = 8192)
+  explicit Space(unsigned ipa_bits, uint16_t vmid = 7, bool cnp = false, size_t max_pages = 8192,
+                 S2CodecConfig codec = {})
       : memory_(max_pages) {
     memory_.set_free_observer([](PhysAddr p, const uint64_t* host, unsigned pages) {
       Stage2Recorder::note_table_free(p, host, pages);
     });
-    Stage2::Config config{stage2_geometry(ipa_bits).value(), S2CodecConfig{}, Vmid(vmid), cnp};
+    Stage2::Config config{stage2_geometry(ipa_bits).value(), codec, Vmid(vmid), cnp};
     init_status_ = s2_.init(config, memory_.memory()).ok();
     if (init_status_) Stage2Recorder::track(s2_, [this](PhysAddr p) { return memory_.host(p); });
   }
@@ -565,6 +566,122 @@ TEST_F(Stage2Test, OutOfMemoryHalfWayKeepsWhatWasMappedBefore) {
   EXPECT_TRUE(space.s2().lookup(ipa(k2M - k4K)).ok());
   EXPECT_FALSE(space.s2().lookup(ipa(k2M)).ok());
   EXPECT_EQ(space.memory().census(space.s2()).empty_tables, 0u);
+}
+
+// --- the fault-in cases -----------------------------------------------------------
+//
+// A guest's first touch maps one page or block of RAM (kS2GuestRam) into a 48-bit, four-level space on a CPU
+// with FEAT_S2FWB. In the three common cases the map only makes invalid entries valid, so it stores, publishes
+// (DSB ISHST) and issues no TLB maintenance at all: a TLB never holds an entry that gives a Translation fault
+// (DDI 0487 K.a D8.16 "TLB maintenance requirements"), so there is nothing stale to invalidate.
+//
+// Guest RAM leaves typed in from the spec with FWB: MemAttr[5:2] 0b0110 (Normal Write-Back, D8.5.6), S2AP[7:6]
+// 0b11, SH[9:8] 0b11, AF (bit 10), XN[54:53] 0b00; bits[1:0] 0b11 for a page, 0b01 for a block (D8.3.1).
+constexpr uint64_t kGuestRamPageFwb = 0x7db;
+constexpr uint64_t kGuestRamBlockFwb = 0x7d9;
+constexpr S2CodecConfig kFwb{true, false};
+
+// The index of `slot` in its 4 KiB table page.
+uint64_t index_in_page(const uint64_t* slot) { return (reinterpret_cast<uintptr_t>(slot) & 0xfff) / 8; }
+
+TEST_F(Stage2Test, FaultInOfAPageUnderExistingTablesStoresOneLeafAndOnlyPublishes) {
+  // The tables down to level 3 exist (a neighbour was mapped): one store of the page into entry 5 of the level-3
+  // table, one publish, nothing else.
+  Space space(48, 7, false, 8192, kFwb);
+  ASSERT_TRUE(space.s2().map(ipa(k1G), pa(k2M), k4K, kS2GuestRam).ok());
+  const uint64_t pages = space.s2().table_pages();
+  EXPECT_EQ(pages, space.root_pages() + 3);
+  Stage2Recorder::clear_events();
+  ASSERT_TRUE(space.s2().map(ipa(k1G + 5 * k4K), pa(0x1234'5000), k4K, kS2GuestRam).ok());
+  const std::vector<S2Event> events = Stage2Recorder::events();
+  ASSERT_EQ(events.size(), 2u) << ::testing::PrintToString(trace());
+  EXPECT_EQ(events[0].kind, Kind::kStore);
+  EXPECT_EQ(events[0].old_raw, 0u);
+  EXPECT_EQ(events[0].new_raw, 0x1234'5000 | kGuestRamPageFwb);
+  EXPECT_EQ(index_in_page(events[0].slot), 5u);
+  EXPECT_EQ(events[1].kind, Kind::kPublish);
+  EXPECT_EQ(space.s2().table_pages(), pages);
+  EXPECT_EQ(space.s2().lookup(ipa(k1G + 5 * k4K + 0x123)).value().output, pa(0x1234'5123));
+}
+
+TEST_F(Stage2Test, FaultInOfAPageThatNeedsALevel3TableLinksTheZeroedTableThenStoresTheLeaf) {
+  // The level-2 table exists, its entry for the page is invalid: the new (zeroed) level-3 table is linked
+  // first, then the page stored into it, then one publish; no TLB maintenance.
+  Space space(48, 7, false, 8192, kFwb);
+  ASSERT_TRUE(space.s2().map(ipa(k1G), pa(k2M), k4K, kS2GuestRam).ok());
+  const uint64_t pages = space.s2().table_pages();
+  Stage2Recorder::clear_events();
+  ASSERT_TRUE(space.s2().map(ipa(k1G + 3 * k2M + 7 * k4K), pa(0x5670'0000), k4K, kS2GuestRam).ok());
+  const std::vector<S2Event> events = Stage2Recorder::events();
+  ASSERT_EQ(events.size(), 3u) << ::testing::PrintToString(trace());
+  EXPECT_EQ(events[0].kind, Kind::kStore);
+  EXPECT_EQ(events[0].old_raw, 0u);
+  EXPECT_EQ(events[0].new_raw & 0b11, 0b11u) << "a table descriptor";
+  EXPECT_EQ(index_in_page(events[0].slot), 3u) << "level-2 entry 3";
+  const uint64_t* table = space.memory().entries(table_address(events[0].new_raw));
+  ASSERT_NE(table, nullptr) << "links a live table page";
+  EXPECT_EQ(events[1].kind, Kind::kStore);
+  EXPECT_EQ(events[1].old_raw, 0u);
+  EXPECT_EQ(events[1].new_raw, 0x5670'0000 | kGuestRamPageFwb);
+  EXPECT_EQ(events[1].slot, table + 7) << "entry 7 of the new table";
+  EXPECT_EQ(events[2].kind, Kind::kPublish);
+  EXPECT_EQ(space.s2().table_pages(), pages + 1);
+  for (uint64_t i = 0; i < 512; ++i) {
+    if (i != 7) {
+      EXPECT_EQ(table[i], 0u) << "entry " << i << " of the new table";
+    }
+  }
+}
+
+TEST_F(Stage2Test, FaultInOfA2MiBBlockUnderAnExistingLevel2TableStoresOneBlockAndOnlyPublishes) {
+  Space space(48, 7, false, 8192, kFwb);
+  ASSERT_TRUE(space.s2().map(ipa(k1G), pa(k1G), k2M, kS2GuestRam).ok());
+  const uint64_t pages = space.s2().table_pages();
+  Stage2Recorder::clear_events();
+  ASSERT_TRUE(space.s2().map(ipa(k1G + 4 * k2M), pa(0x1220'0000), k2M, kS2GuestRam).ok());
+  const std::vector<S2Event> events = Stage2Recorder::events();
+  ASSERT_EQ(events.size(), 2u) << ::testing::PrintToString(trace());
+  EXPECT_EQ(events[0].kind, Kind::kStore);
+  EXPECT_EQ(events[0].old_raw, 0u);
+  EXPECT_EQ(events[0].new_raw, 0x1220'0000 | kGuestRamBlockFwb);
+  EXPECT_EQ(index_in_page(events[0].slot), 4u);
+  EXPECT_EQ(events[1].kind, Kind::kPublish);
+  EXPECT_EQ(space.s2().table_pages(), pages);
+}
+
+TEST_F(Stage2Test, OutOfTableMemoryDeepInANewPathFreesEveryTableItAllocated) {
+  // Four levels, nothing mapped yet: the level-1 and level-2 tables fit, the level-3 one does not. The map fails
+  // with kNoMemory and, on the way back up, detaches and frees both new (empty) tables.
+  Space space(48);
+  space.memory().set_page_limit(space.root_pages() + 2);
+  const auto r = space.s2().map(ipa(5 * k1G + 3 * k2M), pa(k4K), k4K, kRamRw);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), Error::kNoMemory);
+  EXPECT_EQ(space.s2().table_pages(), space.root_pages());
+  EXPECT_EQ(space.memory().live_pages(), space.root_pages());
+  const FakeS2TableMemory::Census census = space.memory().census(space.s2());
+  EXPECT_TRUE(census.leaves.empty());
+  EXPECT_EQ(census.table_pages, space.root_pages());
+  // The next map, with memory to spare, builds the path again.
+  space.memory().set_page_limit(8192);
+  ASSERT_TRUE(space.s2().map(ipa(5 * k1G + 3 * k2M), pa(k4K), k4K, kRamRw).ok());
+  EXPECT_EQ(space.s2().table_pages(), space.root_pages() + 3);
+}
+
+TEST_F(Stage2Test, AFailedMapFreesOnlyTheTablesItLeftEmpty) {
+  // Two pages in different level-3 tables under one new level-2 table: the first level-3 table fits, the second
+  // does not. The first page stays mapped, the second level-3 table was never linked, and no empty table is left.
+  Space space(48);
+  space.memory().set_page_limit(space.root_pages() + 3);  // level 1, level 2 and one level 3
+  const auto r = space.s2().map(ipa(k1G + k2M - k4K), pa(k1G), 2 * k4K, kRamRw);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), Error::kNoMemory);
+  EXPECT_EQ(space.s2().lookup(ipa(k1G + k2M - k4K)).value().output, pa(k1G));
+  EXPECT_FALSE(space.s2().lookup(ipa(k1G + k2M)).ok());
+  const FakeS2TableMemory::Census census = space.memory().census(space.s2());
+  EXPECT_EQ(census.empty_tables, 0u);
+  EXPECT_EQ(census.leaves.size(), 1u);
+  EXPECT_EQ(space.s2().table_pages(), space.root_pages() + 3);
 }
 
 TEST_F(Stage2Test, OperationsBeforeInitAreOutOfRange) {
