@@ -42,7 +42,7 @@ FALLBACK_PSCI_DEF := $(if $(filter smc,$(LAMINA_FALLBACK_PSCI)),1,$(if $(filter 
 
 # Sources: every .S/.cpp under the EL2 directories (one concept per file;
 # adding a file needs no Makefile change).
-EL2_DIRS := boot arch arch/el2 mm hyp hyp/lib hyp/platform hyp/cpu hyp/vm hyp/trap hyp/dev hyp/rt
+EL2_DIRS := boot arch arch/el2 mm hyp hyp/lib hyp/platform hyp/cpu hyp/vm hyp/trap hyp/dev hyp/vgic hyp/rt
 SRCS := $(filter-out boot/asm_offsets.cpp,$(foreach d,$(EL2_DIRS),$(wildcard $(d)/*.cpp $(d)/*.S)))
 OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SRCS))
 DEPS := $(OBJS:.o=.d) $(BUILD)/generated/asm_offsets.s.d

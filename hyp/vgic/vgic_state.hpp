@@ -66,7 +66,8 @@ inline constexpr uint8_t kNoVcpu = 0xff;
 inline constexpr uint32_t kNumSgis = arch::gic::kNumSgis;
 inline constexpr uint32_t kNumPrivate = arch::gic::kNumPrivate;
 inline constexpr uint32_t kMaxSpis = arch::gic::kMaxSpis;  // INTIDs 32-1019
-inline constexpr uint32_t kMaxListRegisters = 16;  // ICH_VTR_EL2.ListRegs allows 16; GICv2 hosts use the first 16
+// ICH_VTR_EL2.ListRegs allows 16; a GICv2 host with more uses the first 16.
+inline constexpr uint32_t kMaxListRegisters = 16;
 // Priority bits the virtual Distributor implements: the top 5, the minimum a
 // GICv3 virtual CPU interface has (ICH_VTR_EL2.PRIbits >= 4) and all a GICv2
 // list register holds (GICH_LRn.Priority is priority [7:3]). Unimplemented
@@ -118,7 +119,9 @@ struct LoadResult {
 // deactivating it through a list register.
 struct HwDeactivation {
   uint32_t pintid = 0;
-  uint32_t vcpu = 0;  // for a private (PPI) mapping: whose; else the last target
+  // A PPI: the vCPU whose PPI it is (deactivate it on the CPU that runs
+  // that vCPU). An SPI: kNoVcpu (any CPU may deactivate it).
+  uint32_t vcpu = 0;
 };
 
 // Which SGI-generation register a trapped write came from (IHI 0069
@@ -159,7 +162,7 @@ class VgicState {
   VgicState& operator=(const VgicState&) = delete;
 
   // Configures the model and resets it (reset()). Held by value in the VM
-  // (about 40 KiB), so configured in place rather than returned.
+  // (about 35 KiB), so configured in place rather than returned.
   [[nodiscard]] Status<Error> init(const VgicConfig& config);
 
   // Every interrupt to its reset state (IHI 0069 / IHI 0048B reset values:
@@ -321,15 +324,12 @@ class VgicState {
     uint8_t overrides = 0;
   };
 
-  struct Ref {  // an interrupt and the bank it was found in
-    Irq* irq;
-    uint32_t vcpu;
-  };
-
   [[nodiscard]] Irq* find(uint32_t vcpu, uint32_t intid);
   [[nodiscard]] const Irq* find(uint32_t vcpu, uint32_t intid) const;
   [[nodiscard]] bool is_v2_sgi(uint32_t intid) const { return model_ == GicModel::kV2 && is_sgi(intid); }
-  [[nodiscard]] bool pending_here(const Irq& q) const { return q.latch || q.sources != 0 || (!q.edge && !q.hw && q.line); }
+  [[nodiscard]] bool pending_here(const Irq& q) const {
+    return q.latch || q.sources != 0 || (!q.edge && !q.hw && q.line);
+  }
   [[nodiscard]] bool reads_pending(const Irq& q) const;
   [[nodiscard]] bool reads_active(const Irq& q) const;
   // The vCPU `q` goes to (for private ones: `bank`), or kNoVcpu.
