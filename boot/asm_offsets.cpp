@@ -43,6 +43,7 @@ extern "C" void asm_offsets() {
   DEFINE(VECTOR_LOWER_A64_SYNC, static_cast<uint64_t>(hyp::VectorKind::kLowerElA64Sync));
   DEFINE(ESR_EC_SHIFT, decltype(arch::EsrEl2::ec)::kLo);
   DEFINE(ESR_EC_HVC64, static_cast<uint64_t>(arch::ExceptionClass::kHvcAarch64));
+  DEFINE(ESR_EC_SMC64, static_cast<uint64_t>(arch::ExceptionClass::kSmcAarch64));
   DEFINE(ESR_ISS_SRT_SHIFT, decltype(arch::AbortIss::srt)::kLo);
   DEFINE(ESR_ISS_SRT_WIDTH, decltype(arch::AbortIss::srt)::kWidth);
   DEFINE(ESR_EC_DABT_LOW, static_cast<uint64_t>(arch::ExceptionClass::kDataAbortLowerEl));

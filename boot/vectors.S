@@ -17,7 +17,7 @@
 	b	guest_exit
 .endm
 
-// The synchronous one first sends HVCs (EC 0x16) and data aborts (EC 0x24,
+// The synchronous one first sends HVCs and SMCs (EC 0x16, 0x17) and data aborts (EC 0x24,
 // DDI 0487 K.a D23.2 "ESR_EL2") to the lanes of hyp/guest_entry.S that save
 // only half the registers.
 .macro guest_sync_vector kind
@@ -27,6 +27,8 @@
 	lsr	x1, x1, #ESR_EC_SHIFT
 	cmp	x1, #ESR_EC_HVC64
 	b.eq	guest_hvc
+	cmp	x1, #ESR_EC_SMC64
+	b.eq	guest_smc
 	cmp	x1, #ESR_EC_DABT_LOW
 	b.eq	guest_dabt
 	mov	x1, #\kind

@@ -8,8 +8,8 @@
 // else (EL1 system registers, FP/SIMD) stays live in the CPU: see
 // hyp/vcpu_context.hpp.
 //
-// Two fast lanes, for HVC (lamina_hvc_fast: SMCCC calls that change no
-// state) and data aborts (lamina_dabt_fast: RAM mapped on demand, emulated
+// Fast lanes, for HVC and SMC (lamina_hvc_fast, lamina_smc_fast: SMCCC
+// calls that change no state) and data aborts (lamina_dabt_fast: RAM mapped on demand, emulated
 // MMIO), save only what a C++ call may clobber, x0-x18 and x30 (and
 // ELR/SPSR for a data abort, whose PC moves): x19-x29 are callee-saved in
 // AAPCS64, so they still hold the guest's values when the call returns (an
@@ -129,16 +129,28 @@ enter_guest:
 	load_caller_saved_and_eret
 	.size guest_exit, . - guest_exit
 
-	.global guest_hvc
-	.type guest_hvc, %function
-guest_hvc:
+// A lane that touches only the caller-saved half: call `handler`, then
+// resume or hand over (see above).
+.macro caller_saved_lane handler
 	save_caller_saved
-	bl	lamina_hvc_fast
+	bl	\handler
 	mrs	x1, tpidr_el2
 	ldr	x1, [x1, #PERCPU_GUEST_REGS]
 	cbnz	x0, lane_not_done
 	load_caller_saved_and_eret
+.endm
+
+	.global guest_hvc
+	.type guest_hvc, %function
+guest_hvc:
+	caller_saved_lane lamina_hvc_fast
 	.size guest_hvc, . - guest_hvc
+
+	.global guest_smc
+	.type guest_smc, %function
+guest_smc:
+	caller_saved_lane lamina_smc_fast
+	.size guest_smc, . - guest_smc
 
 	.global guest_dabt
 	.type guest_dabt, %function
