@@ -25,12 +25,12 @@
 	stp	x0, x1, [sp, #-16]!
 	mrs	x1, esr_el2
 	lsr	x1, x1, #ESR_EC_SHIFT
+	cmp	x1, #ESR_EC_DABT_LOW
+	b.eq	guest_dabt
 	cmp	x1, #ESR_EC_HVC64
 	b.eq	guest_hvc
 	cmp	x1, #ESR_EC_SMC64
 	b.eq	guest_smc
-	cmp	x1, #ESR_EC_DABT_LOW
-	b.eq	guest_dabt
 	mov	x1, #\kind
 	b	guest_exit
 .endm

@@ -15,6 +15,18 @@ namespace lamina::hyp {
 
 class Vm;
 
+// What a fast lane of hyp/guest_entry.S tells the assembly: `action` 0
+// resume, 1 declined (take the full path), 2 leave; `regs` comes back in x1
+// so that the assembly need not look it up again (AAPCS64 returns a
+// two-word struct in x0/x1).
+struct LaneResult {
+  uint64_t action;
+  GuestRegs* regs;
+};
+inline constexpr uint64_t kLaneResume = 0;
+inline constexpr uint64_t kLaneDeclined = 1;
+inline constexpr uint64_t kLaneLeave = 2;
+
 // What the run loop does after an exit.
 enum class ExitAction : uint8_t {
   kResume,  // enter the guest again

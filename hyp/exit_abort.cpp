@@ -111,24 +111,25 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort ab
 // and emulates an MMIO access whose register is among the saved ones;
 // declines (1) anything else before touching anything, so that the full
 // path can take it.
-extern "C" uint64_t lamina_dabt_fast(GuestRegs* regs, uint64_t all_saved) {
+extern "C" LaneResult lamina_dabt_fast(GuestRegs* regs, uint64_t all_saved) {
   Vcpu& vcpu = *regs->vcpu;
   const arch::EsrEl2 esr = arch::read<arch::EsrEl2>();
   const auto abort = arch::DataAbort::from(esr);
-  if (!abort.ok()) return 1;
+  if (!abort.ok()) return {kLaneDeclined, regs};
   const uint64_t far = arch::read<arch::FarEl2>().value();
   const mm::IntermediatePhysAddr ipa = mm::faulting_ipa(arch::read<arch::HpfarEl2>(), far);
   const MmioRegion* region = vcpu.vm().find_mmio(ipa);
   if (region == nullptr) {
     // RAM not mapped yet touches no register either.
-    if (!vcpu.vm().ram.contains(ipa) || !is_missing_mapping(abort.value().fault_status())) return 1;
-    return fault_in(vcpu, ipa, esr) == ExitAction::kResume ? 0 : 2;
+    if (!vcpu.vm().ram.contains(ipa) || !is_missing_mapping(abort.value().fault_status())) return {kLaneDeclined, regs};
+    return {fault_in(vcpu, ipa, esr) == ExitAction::kResume ? kLaneResume : kLaneLeave, regs};
   }
-  if (!abort.value().isv() || abort.value().s1ptw()) return 1;
+  if (!abort.value().isv() || abort.value().s1ptw()) return {kLaneDeclined, regs};
   const uint8_t rt = abort.value().register_index();
-  if (!all_saved && rt >= kFirstCalleeSavedRegister && rt != kLinkRegister && rt != kZeroRegister) return 1;
-  if (arch::Spsr::from_raw(regs->pstate).get(arch::Spsr::nrw)) return 1;
-  return emulate_mmio(vcpu, *region, abort.value(), ipa, esr, far) == ExitAction::kResume ? 0 : 2;
+  if (!all_saved && rt >= kFirstCalleeSavedRegister && rt != kLinkRegister && rt != kZeroRegister) return {kLaneDeclined, regs};
+  if (arch::Spsr::from_raw(regs->pstate).get(arch::Spsr::nrw)) return {kLaneDeclined, regs};
+  return {emulate_mmio(vcpu, *region, abort.value(), ipa, esr, far) == ExitAction::kResume ? kLaneResume : kLaneLeave,
+          regs};
 }
 
 ExitAction handle_data_abort(Vcpu& vcpu, arch::EsrEl2 esr) {

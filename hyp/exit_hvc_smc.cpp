@@ -46,28 +46,28 @@ ExitAction start_vcpu(Vcpu& caller, const PsciResult& r) {
 // ELR_EL2 and SPSR_EL2). Each answers a stateless call and returns 0, or
 // returns 1 having changed nothing: the exit then takes the full path
 // (handle_hvc_smc).
-extern "C" uint64_t lamina_hvc_fast(GuestRegs* regs) {
-  if (arch::read<arch::EsrEl2>().get(arch::EsrEl2::iss) & arch::HvcSmcIss::imm16.kMask) return 1;
+extern "C" LaneResult lamina_hvc_fast(GuestRegs* regs) {
+  if (arch::read<arch::EsrEl2>().get(arch::EsrEl2::iss) & arch::HvcSmcIss::imm16.kMask) return {kLaneDeclined, regs};
   Vcpu& vcpu = *regs->vcpu;
   const std::optional<int64_t> answer = vcpu.vm().psci.answer_stateless(regs->x[0], regs->x[1]);
-  if (!answer) return 1;
+  if (!answer) return {kLaneDeclined, regs};
   ++vcpu.stats.hvc;
   regs->x[0] = static_cast<uint64_t>(*answer);
-  return 0;
+  return {kLaneResume, regs};
 }
 
-extern "C" uint64_t lamina_smc_fast(GuestRegs* regs) {
-  if (arch::read<arch::EsrEl2>().get(arch::EsrEl2::iss) & arch::HvcSmcIss::imm16.kMask) return 1;
+extern "C" LaneResult lamina_smc_fast(GuestRegs* regs) {
+  if (arch::read<arch::EsrEl2>().get(arch::EsrEl2::iss) & arch::HvcSmcIss::imm16.kMask) return {kLaneDeclined, regs};
   Vcpu& vcpu = *regs->vcpu;
   const std::optional<int64_t> answer = vcpu.vm().psci.answer_stateless(regs->x[0], regs->x[1]);
-  if (!answer) return 1;
+  if (!answer) return {kLaneDeclined, regs};
   ++vcpu.stats.smc;
   // ELR_EL2 is the SMC itself: step past it as skip_instruction() does (an
   // SMC is an A64 instruction: guest EL1 is AArch64, and EL0 cannot SMC).
   arch::write(arch::ElrEl2(arch::read<arch::ElrEl2>().value() + 4));
   arch::write(arch::read<arch::Spsr>().with(arch::Spsr::btype, uint64_t{0}).with(arch::Spsr::ss, false));
   regs->x[0] = static_cast<uint64_t>(*answer);
-  return 0;
+  return {kLaneResume, regs};
 }
 
 ExitAction handle_hvc_smc(Vcpu& vcpu, arch::EsrEl2 esr) {

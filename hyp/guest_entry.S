@@ -133,9 +133,7 @@ enter_guest:
 // resume or hand over (see above).
 .macro caller_saved_lane handler
 	save_caller_saved
-	bl	\handler
-	mrs	x1, tpidr_el2
-	ldr	x1, [x1, #PERCPU_GUEST_REGS]
+	bl	\handler		// x0 = the action, x1 = the registers
 	cbnz	x0, lane_not_done
 	load_caller_saved_and_eret
 .endm
@@ -164,17 +162,13 @@ guest_dabt:
 	cmp	x2, #(29 - 19)
 	b.ls	1f
 	mov	x1, #0
-	bl	lamina_dabt_fast
-	mrs	x1, tpidr_el2
-	ldr	x1, [x1, #PERCPU_GUEST_REGS]
+	bl	lamina_dabt_fast	// x0 = the action, x1 = the registers
 	cbnz	x0, lane_not_done
 	load_elr_spsr x1
 	load_caller_saved_and_eret
 1:	save_callee_saved x0
 	mov	x1, #1
 	bl	lamina_dabt_fast
-	mrs	x1, tpidr_el2
-	ldr	x1, [x1, #PERCPU_GUEST_REGS]
 	cmp	x0, #1
 	b.eq	full_path
 	cbnz	x0, leave_guest
