@@ -87,8 +87,9 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort ab
   MmioResult result;
   Vm& vm = vcpu.vm();
   // The models are not thread-safe; a VM with one vCPU needs no lock.
+  SpinLock& lock = region.lock != nullptr ? *region.lock : vm.mmio_lock;
   const bool shared = vm.vcpu_count() > 1;
-  const bool locked = shared && vm.mmio_lock.lock(this_cpu().index);
+  const bool locked = shared && lock.lock(this_cpu().index);
   if (a.is_write) {
     result = region.device->write(offset, a.width_bytes, mmio_store_value(a, guest_reg(vcpu, a.reg)));
   } else {
@@ -97,7 +98,7 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort ab
     result = region.device->read(offset, a.width_bytes, &vcpu.mmio_value);
     if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, vcpu.mmio_value));
   }
-  if (locked) vm.mmio_lock.unlock();
+  if (locked) lock.unlock();
   if (result != MmioResult::kOk) return inject_external_abort(vcpu, esr, far, false);
   skip_instruction(vcpu, esr);
   return ExitAction::kResume;
@@ -124,7 +125,7 @@ extern "C" uint64_t lamina_dabt_fast(GuestRegs* regs, uint64_t all_saved) {
     if (!vcpu.vm().ram.contains(ipa) || !is_missing_mapping(abort.value().fault_status())) return 1;
     return fault_in(vcpu, ipa, esr) == ExitAction::kResume ? 0 : 2;
   }
-  if (!abort.value().isv() || abort.value().s1ptw()) return 1;
+  if (!region->lane || !abort.value().isv() || abort.value().s1ptw()) return 1;
   const uint8_t rt = abort.value().register_index();
   if (!all_saved && rt >= kFirstCalleeSavedRegister && rt != kLinkRegister && rt != kZeroRegister) return 1;
   if (arch::Spsr::from_raw(regs->pstate).get(arch::Spsr::nrw)) return 1;

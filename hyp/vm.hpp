@@ -23,6 +23,9 @@
 #include "hyp/trap/fault_injection.hpp"
 #include "hyp/trap/id_registers.hpp"
 #include "hyp/vcpu.hpp"
+#include "hyp/vgic/vgic_state.hpp"
+#include "hyp/vgic/vgic_v3_dist.hpp"
+#include "hyp/vgic/vgic_v3_redist.hpp"
 #include "hyp/vm/guest_payload.hpp"
 #include "hyp/vm/guest_ram.hpp"
 #include "hyp/vm/vm_description.hpp"
@@ -43,6 +46,11 @@ struct MmioRegion {
   uint64_t size = 0;
   MmioDevice* device = nullptr;
   uint64_t ExitStats::*counter = nullptr;
+  // The model's lock when it is not mmio_lock (the vGIC's), and whether the
+  // data-abort lane may emulate it (not the vGIC: its changes need the
+  // full path's list-register fold and load).
+  SpinLock* lock = nullptr;
+  bool lane = true;
 };
 
 class Vm {
@@ -103,6 +111,13 @@ class Vm {
   uint64_t uart_poll_interval = 0;  // counter ticks between polls of the console
   uint64_t uart_last_poll = 0;
   TestDevice test_device;
+  // The virtual GICv3 (GICv3 hosts; hyp/vgic_el2.hpp): the model, its MMIO
+  // views and the lock around every call into them.
+  bool has_vgic = false;
+  SpinLock vgic_lock;
+  vgic::VgicState vgic;
+  vgic::VgicV3Distributor gicd;
+  vgic::VgicV3Redistributors gicr;
   MmioRegion mmio[kMaxMmioRegions];
   size_t mmio_count = 0;
   GuestBootPlan plan{};
