@@ -98,7 +98,12 @@ class VgicLock {
   bool locked_;
 };
 
-void kick_cpu_of(Vcpu& target) { gic_send_sgi(target.cpu().mpidr, kKickSgi); }
+// The SGI exits a running vCPU and wakes a WFI wait; the SEV wakes a wait
+// in WFE (see vgic_wfi_wait()).
+void kick_cpu_of(Vcpu& target) {
+  gic_send_sgi(target.cpu().mpidr, kKickSgi);
+  arch::sev();
+}
 
 // ICC_DIR_EL1 for the PPIs other CPUs left owed to `vcpu` (on its CPU).
 void apply_owed_deactivations(Vcpu& vcpu) {
@@ -261,8 +266,17 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
       return ExitAction::kResume;
     if (vm.state() != VmState::kRunning) return ExitAction::kLeave;
     // WFI, not WFE: a physical interrupt (the timer, a kick) wakes WFI even
-    // with PSTATE.I masked; WFE it would not.
-    arch::wfi();
+    // with PSTATE.I masked; WFE it would not. But while the forwarded timer
+    // PPI is still owed to the guest (physically active), the timer cannot
+    // interrupt: then WFE, bounded by the counter's event stream, keeps the
+    // timer-condition wake-up above working (kicks also SEV).
+    bool timer_owed;
+    {
+      VgicLock lock(vm);
+      timer_owed = vm.vgic.hw_owed(vcpu.index(), kVtimerPpi);
+    }
+    if (timer_owed) arch::wfe();
+    else arch::wfi();
   }
 }
 

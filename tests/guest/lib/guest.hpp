@@ -328,6 +328,8 @@ bool fdt_valid(uintptr_t blob);
 uint32_t fdt_total_size(uintptr_t blob);
 MemoryRange fdt_memory(uintptr_t blob);  // the first /memory reg entry
 unsigned fdt_cpu_count(uintptr_t blob);  // /cpus/cpu@* nodes
+// Some node's "compatible" list holds `compatible`.
+bool fdt_has_compatible(uintptr_t blob, const char* compatible);
 // /psci "method" ("hvc"/"smc"), copied into buf; false if absent.
 bool fdt_psci_method(uintptr_t blob, char* buf, size_t size);
 
