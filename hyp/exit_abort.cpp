@@ -13,6 +13,7 @@
 #include "hyp/lib/mmio_access.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
+#include "hyp/vgic_el2.hpp"
 #include "hyp/vm.hpp"
 #include "mm/fault_ipa.hpp"
 
@@ -77,8 +78,36 @@ ExitAction fault_in(Vcpu& vcpu, mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr) 
   return inject_external_abort(vcpu, esr, far, false);
 }
 
+// A virtual GIC frame (full path only): the list registers go back into the
+// model first (and are loaded again before the guest resumes), and the
+// vGIC's own lock serializes the model. Out of line, so that the common
+// path keeps no addressable locals (and no stack-protector check).
+[[gnu::noinline]] ExitAction emulate_vgic_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort abort,
+                                               mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr, uint64_t far) {
+  const auto access = decode_mmio_access(abort, ipa);
+  if (!access.ok()) return undecodable_mmio(vcpu, access.error(), ipa, esr, far);
+  const MmioAccess& a = access.value();
+  ++(vcpu.stats.*region.counter);
+  const uint64_t offset = a.ipa.minus(region.base);
+  Vm& vm = vcpu.vm();
+  vgic_sync_from_guest(vcpu);
+  const bool locked = vm.vgic_lock.lock(this_cpu().index);
+  MmioResult result;
+  if (a.is_write) {
+    result = region.device->write(offset, a.width_bytes, mmio_store_value(a, guest_reg(vcpu, a.reg)));
+  } else {
+    result = region.device->read(offset, a.width_bytes, &vcpu.mmio_value);
+    if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, vcpu.mmio_value));
+  }
+  if (locked) vm.vgic_lock.unlock();
+  if (result != MmioResult::kOk) return inject_external_abort(vcpu, esr, far, false);
+  skip_instruction(vcpu, esr);
+  return ExitAction::kResume;
+}
+
 ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort abort,
                         mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr, uint64_t far) {
+  if (region.vgic) [[unlikely]] return emulate_vgic_mmio(vcpu, region, abort, ipa, esr, far);
   const auto access = decode_mmio_access(abort, ipa);
   if (!access.ok()) return undecodable_mmio(vcpu, access.error(), ipa, esr, far);
   const MmioAccess& a = access.value();
@@ -87,9 +116,8 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort ab
   MmioResult result;
   Vm& vm = vcpu.vm();
   // The models are not thread-safe; a VM with one vCPU needs no lock.
-  SpinLock& lock = region.lock != nullptr ? *region.lock : vm.mmio_lock;
   const bool shared = vm.vcpu_count() > 1;
-  const bool locked = shared && lock.lock(this_cpu().index);
+  const bool locked = shared && vm.mmio_lock.lock(this_cpu().index);
   if (a.is_write) {
     result = region.device->write(offset, a.width_bytes, mmio_store_value(a, guest_reg(vcpu, a.reg)));
   } else {
@@ -98,7 +126,7 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort ab
     result = region.device->read(offset, a.width_bytes, &vcpu.mmio_value);
     if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, vcpu.mmio_value));
   }
-  if (locked) lock.unlock();
+  if (locked) vm.mmio_lock.unlock();
   if (result != MmioResult::kOk) return inject_external_abort(vcpu, esr, far, false);
   skip_instruction(vcpu, esr);
   return ExitAction::kResume;
@@ -125,7 +153,7 @@ extern "C" uint64_t lamina_dabt_fast(GuestRegs* regs, uint64_t all_saved) {
     if (!vcpu.vm().ram.contains(ipa) || !is_missing_mapping(abort.value().fault_status())) return 1;
     return fault_in(vcpu, ipa, esr) == ExitAction::kResume ? 0 : 2;
   }
-  if (!region->lane || !abort.value().isv() || abort.value().s1ptw()) return 1;
+  if (region->vgic || !abort.value().isv() || abort.value().s1ptw()) return 1;
   const uint8_t rt = abort.value().register_index();
   if (!all_saved && rt >= kFirstCalleeSavedRegister && rt != kLinkRegister && rt != kZeroRegister) return 1;
   if (arch::Spsr::from_raw(regs->pstate).get(arch::Spsr::nrw)) return 1;

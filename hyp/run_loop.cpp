@@ -54,11 +54,12 @@ void run_vcpu(PerCpu& cpu, Vcpu& v) {
 // comes back through a stage-2 fault (or its WFI wait), which leaves.
 extern "C" uint64_t lamina_guest_exit(uint64_t vector) {
   Vcpu& v = *this_cpu().vcpu.load(std::memory_order_relaxed);
-  // The list registers go back into the model before any handler may look
-  // at it, and come out again just before the guest resumes.
-  vgic_sync_from_guest(v);
+  // A handler that uses the vGIC folds the list registers into it first
+  // (vgic_sync_from_guest); then they are loaded again before the guest
+  // resumes. Exits that never touch it leave them as they are, like the
+  // fast lanes do.
   if (handle_exit(v, vector) == ExitAction::kLeave) return 1;
-  vgic_flush_to_guest(v);
+  if (v.vgic_dirty) vgic_flush_to_guest(v);
   return 0;
 }
 

@@ -193,10 +193,13 @@ void vgic_vcpu_stop(Vcpu& vcpu) {
 void vgic_sync_from_guest(Vcpu& vcpu) {
   Vm& vm = vcpu.vm();
   if (!vm.has_vgic) return;
+  vcpu.vgic_dirty = true;
+  // Only this CPU loads and folds this vCPU's list registers (and reset()
+  // runs while no vCPU is in), so its count needs no lock.
+  if (vm.vgic.loaded_count(vcpu.index()) == 0) return;
   std::array<vgic::VirqState, kMaxListRegisters> states{};
   VgicLock lock(vm);
   const uint32_t n = vm.vgic.loaded_count(vcpu.index());
-  if (n == 0) return;
   for (uint32_t i = 0; i < n; ++i) states[i] = vgic::ich_lr_state(read_lr(i));
   vm.vgic.fold_list_registers(vcpu.index(), std::span<const vgic::VirqState>(states.data(), n));
 }
@@ -204,6 +207,7 @@ void vgic_sync_from_guest(Vcpu& vcpu) {
 void vgic_flush_to_guest(Vcpu& vcpu) {
   Vm& vm = vcpu.vm();
   if (!vm.has_vgic) return;
+  vcpu.vgic_dirty = false;
   apply_owed_deactivations(vcpu);
   const uint32_t lrs = list_register_count();
   std::array<vgic::Virq, kMaxListRegisters> virqs{};
@@ -228,6 +232,9 @@ void vgic_flush_to_guest(Vcpu& vcpu) {
 
 void vgic_handle_irqs(Vcpu& vcpu) {
   Vm& vm = vcpu.vm();
+  // A kick or a maintenance interrupt asks for exactly this: fold, and
+  // load again before resuming.
+  vgic_sync_from_guest(vcpu);
   for (;;) {
     const uint32_t intid = gic_acknowledge();
     if (intid >= arch::gic::kFirstSpecialIntid) break;
@@ -247,6 +254,7 @@ void vgic_handle_irqs(Vcpu& vcpu) {
 
 ExitAction vgic_wfi_wait(Vcpu& vcpu) {
   Vm& vm = vcpu.vm();
+  vgic_sync_from_guest(vcpu);
   for (;;) {
     vgic_handle_irqs(vcpu);
     apply_owed_deactivations(vcpu);
@@ -290,6 +298,7 @@ bool vgic_trapped_sgi(Vcpu& vcpu, uint32_t op1, uint32_t op2, uint64_t value) {
   else if (op1 == 1 && op2 == 6) reg = vgic::SgiRegister::kAsgi1r;
   else if (op1 == 2 && op2 == 7) reg = vgic::SgiRegister::kSgi0r;
   else return false;
+  vgic_sync_from_guest(vcpu);
   VgicLock lock(vm);
   vm.vgic.send_sgi_v3(vcpu.index(), arch::IccSgi1rEl1::from_raw(value), reg);
   return true;

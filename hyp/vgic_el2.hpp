@@ -4,9 +4,11 @@
 // vGIC part of vCPU start/stop and VM reset. EL2-only.
 //
 // Protocol (hyp/vgic/list_registers.hpp has the model's side):
-//  - every full-path exit folds the list registers back into the model
-//    first (vgic_sync_from_guest) and, when the guest resumes, loads them
-//    again (vgic_flush_to_guest), so a handler may change the vGIC freely;
+//  - a handler that uses the vGIC (its MMIO, a trapped SGI, an IRQ exit,
+//    WFI) first folds the list registers back into the model
+//    (vgic_sync_from_guest, which marks the vCPU vgic_dirty); a dirty vCPU
+//    loads them again before it resumes (vgic_flush_to_guest). Other exits
+//    leave the list registers as they are;
 //  - the fast lanes (hyp/guest_entry.S) never touch the vGIC: the data-abort
 //    lane declines the vGIC's MMIO regions, and the list registers stay as
 //    loaded across a lane exit;
@@ -48,7 +50,8 @@ void vgic_vcpu_start(Vcpu& vcpu);
 // registers and turns the virtual CPU interface off (ICH_HCR_EL2.En = 0).
 void vgic_vcpu_stop(Vcpu& vcpu);
 
-// Full-path exit: fold the list registers into the model.
+// Before a handler uses the vGIC: fold the list registers into the model
+// (once per exit) and mark the vCPU vgic_dirty.
 void vgic_sync_from_guest(Vcpu& vcpu);
 // Before resuming the guest: load the list registers and ICH_HCR_EL2, then
 // send kicks and physical deactivations.

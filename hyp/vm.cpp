@@ -94,7 +94,7 @@ void Vm::finish_stop() {
     ExitStats total;
     for (uint32_t i = 0; i < vcpu_count(); ++i) total.add(vcpus[i].stats);
     LOG_INFO("vm {}: stage-2 fault-ins 4K={} 2M={} 1G={}, mmio uart={} test={} gic={}, hvc={} smc={} sysreg={} wfi={} "
-             "irq={} (vtimer {}), injected aborts={} undefs={}, other={}, resets={}",
+             "irq={} vtimer={}, injected aborts={} undefs={}, other={}, resets={}",
              name(), total.fault_in_4k, total.fault_in_2m, total.fault_in_1g, total.mmio_uart, total.mmio_test,
              total.mmio_gic, total.hvc, total.smc, total.sysreg, total.wfi, total.irq, total.vtimer_irqs, total.aborts_injected,
              total.undefs_injected, total.other, resets);

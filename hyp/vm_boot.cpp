@@ -50,9 +50,9 @@ bool uart_rx(void* context, uint8_t* byte) {
 }
 
 bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter,
-              uint64_t size = kDeviceWindow, SpinLock* lock = nullptr, bool lane = true) {
+              uint64_t size = kDeviceWindow, bool vgic = false) {
   if (vm.mmio_count == Vm::kMaxMmioRegions) return false;
-  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, lock, lane};
+  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, vgic};
   return true;
 }
 
@@ -194,9 +194,9 @@ bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const v
   if (gic_host_ready()) {
     if (!vgic_create(vm)) return false;
     if (!add_mmio(vm, mm::IntermediatePhysAddr(kGuestGicdBase), &vm.gicd, &ExitStats::mmio_gic, kGuestGicdSize,
-                  &vm.vgic_lock, false) ||
+                  true) ||
         !add_mmio(vm, mm::IntermediatePhysAddr(kGuestGicrBase), &vm.gicr, &ExitStats::mmio_gic,
-                  vgic::VgicV3Redistributors::region_size(d.vcpus), &vm.vgic_lock, false))
+                  vgic::VgicV3Redistributors::region_size(d.vcpus), true))
       return false;
   }
 
