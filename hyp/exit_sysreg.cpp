@@ -72,8 +72,7 @@ ExitAction handle_sysreg(Vcpu& vcpu, arch::EsrEl2 esr) {
 
   // SGI generation (HCR_EL2.IMO traps ICC_SGI1R_EL1 and friends: IHI 0069
   // "Virtual interrupt handling and prioritization"): the vGIC sends it.
-  if (!a.is_read() && a.op0() == 3 && a.crn() == 12 && a.crm() == 11 &&
-      vgic_trapped_sgi(vcpu, a.op1(), a.op2(), guest_reg(vcpu, a.register_index()))) {
+  if (vgic_trapped_sgi(vcpu, a, guest_reg(vcpu, a.register_index()))) {
     skip_instruction(vcpu, esr);
     return ExitAction::kResume;
   }

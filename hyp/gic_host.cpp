@@ -5,8 +5,8 @@
 #include "arch/regs/gicd.hpp"
 #include "arch/regs/gicr.hpp"
 #include "arch/regs/icc.hpp"
-#include "arch/regs/el1_regs.hpp"
 #include "hyp/log.hpp"
+#include "hyp/vgic/cpu_interface.hpp"
 
 namespace lamina::hyp {
 
@@ -118,15 +118,7 @@ void gic_deactivate(uint32_t intid) {
 }
 
 void gic_send_sgi(uint64_t mpidr, uint32_t sgi) {
-  const auto m = arch::MpidrEl1::from_raw(mpidr);
-  const uint64_t aff0 = m.get(arch::MpidrEl1::aff0);
-  const auto v = arch::IccSgi1rEl1::from_raw(0)
-                     .with(arch::IccSgi1rEl1::targetlist, uint64_t{1} << (aff0 % 16))
-                     .with(arch::IccSgi1rEl1::rs, aff0 / 16)
-                     .with(arch::IccSgi1rEl1::aff1, m.get(arch::MpidrEl1::aff1))
-                     .with(arch::IccSgi1rEl1::aff2, m.get(arch::MpidrEl1::aff2))
-                     .with(arch::IccSgi1rEl1::aff3, m.get(arch::MpidrEl1::aff3))
-                     .with(arch::IccSgi1rEl1::intid, uint64_t{sgi});
+  const arch::IccSgi1rEl1 v = vgic::sgi1r_to(arch::MpidrEl1::from_raw(mpidr), sgi);
   // The SGI must follow the stores that describe why it was sent.
   arch::dsb_ishst();
   asm volatile("msr icc_sgi1r_el1, %0" ::"r"(v.raw()) : "memory");

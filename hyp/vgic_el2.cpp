@@ -8,6 +8,7 @@
 #include "hyp/gic_host.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
+#include "hyp/vgic/cpu_interface.hpp"
 #include "hyp/vgic/list_registers.hpp"
 #include "hyp/vm.hpp"
 
@@ -265,13 +266,7 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
       VgicLock lock(vm);
       best = vm.vgic.highest_pending_priority(vcpu.index());
     }
-    // IHI 0069 "Interrupt prioritization": signalled when its priority is
-    // higher (numerically lower) than the priority mask; a disabled group
-    // signals nothing (the model reports only group-enabled interrupts at
-    // the Distributor; the CPU interface's enables are VMCR's).
-    if (best.has_value() && *best < vmcr.get(arch::IchVmcrEl2::vpmr) &&
-        (vmcr.get(arch::IchVmcrEl2::veng1) || vmcr.get(arch::IchVmcrEl2::veng0)))
-      return ExitAction::kResume;
+    if (vgic::wfi_wakes(best, vmcr)) return ExitAction::kResume;
     if (vm.state() != VmState::kRunning) return ExitAction::kLeave;
     // WFI, not WFE: a physical interrupt (the timer, a kick) wakes WFI even
     // with PSTATE.I masked; WFE it would not. But while the forwarded timer
@@ -288,19 +283,14 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
   }
 }
 
-bool vgic_trapped_sgi(Vcpu& vcpu, uint32_t op1, uint32_t op2, uint64_t value) {
+bool vgic_trapped_sgi(Vcpu& vcpu, const arch::SysRegAccess& access, uint64_t value) {
   Vm& vm = vcpu.vm();
-  if (!vm.has_vgic) return false;
-  // IHI 0069: ICC_SGI1R_EL1 (3, 0, 12, 11, 5), ICC_ASGI1R_EL1 (3, 1, 12, 11,
-  // 6), ICC_SGI0R_EL1 (3, 2, 12, 11, 7).
-  vgic::SgiRegister reg;
-  if (op1 == 0 && op2 == 5) reg = vgic::SgiRegister::kSgi1r;
-  else if (op1 == 1 && op2 == 6) reg = vgic::SgiRegister::kAsgi1r;
-  else if (op1 == 2 && op2 == 7) reg = vgic::SgiRegister::kSgi0r;
-  else return false;
+  if (!vm.has_vgic || access.is_read()) return false;
+  const auto reg = vgic::sgi_register_for(access.op0(), access.op1(), access.crn(), access.crm(), access.op2());
+  if (!reg.has_value()) return false;
   vgic_sync_from_guest(vcpu);
   VgicLock lock(vm);
-  vm.vgic.send_sgi_v3(vcpu.index(), arch::IccSgi1rEl1::from_raw(value), reg);
+  vm.vgic.send_sgi_v3(vcpu.index(), arch::IccSgi1rEl1::from_raw(value), *reg);
   return true;
 }
 

@@ -68,10 +68,10 @@ void vgic_handle_irqs(Vcpu& vcpu);
 // condition holds, or the VM stops.
 [[nodiscard]] ExitAction vgic_wfi_wait(Vcpu& vcpu);
 
-// A trapped write to ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 / ICC_SGI0R_EL1
-// (op0 3, CRn 12, CRm 11): true if `op1/op2` name one of them and the SGI
-// was sent (the caller skips the instruction).
-[[nodiscard]] bool vgic_trapped_sgi(Vcpu& vcpu, uint32_t op1, uint32_t op2, uint64_t value);
+// A trapped MSR: true if it wrote ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 /
+// ICC_SGI0R_EL1 of a VM with a vGIC and the SGI was sent (the caller skips
+// the instruction); false for anything else.
+[[nodiscard]] bool vgic_trapped_sgi(Vcpu& vcpu, const arch::SysRegAccess& access, uint64_t value);
 
 // VM reset (the last vCPU left): the model and the Redistributors' WAKER
 // state reset; physical deactivations owed are handed to their vCPUs.
