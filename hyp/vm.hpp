@@ -2,9 +2,10 @@
 // emulated devices, its vCPUs, its PSCI state and its boot payload.
 //
 // Guest physical layout (mirrors QEMU virt, so programs built for it run
-// unchanged): RAM at 0x4000_0000, the virtual PL011 at 0x0900_0000, the
-// optional test device where the VM description puts it; every other IPA is
-// a hole (an access gets a synchronous external abort).
+// unchanged): RAM at 0x4000_0000, the virtual PL011 at 0x0900_0000, on
+// GICv3 hosts the virtual GICv3 (hyp/vgic_el2.hpp: GICD 0x0800_0000, GICR
+// 0x080a_0000), the optional test device where the VM description puts it;
+// every other IPA is a hole (an access gets a synchronous external abort).
 //
 // Lifecycle: kRunning -> kStopping (SYSTEM_OFF, the last CPU_OFF, an
 // unrecoverable guest fault) -> kStopped; kRunning -> kResetting
