@@ -138,6 +138,13 @@ bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const v
     LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its RAM or its UART", d.name, d.test_device.value());
     return false;
   }
+  if (d.has_test_device && gic_host_ready() &&
+      (ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestGicdBase, kGuestGicdSize) ||
+       ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestGicrBase,
+                      vgic::VgicV3Redistributors::region_size(d.vcpus)))) {
+    LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its virtual GIC", d.name, d.test_device.value());
+    return false;
+  }
 
   const std::span<const uint8_t> kernel(mm::to_ptr<const uint8_t>(mm::to_va(d.kernel.base)), d.kernel.size);
   auto plan = plan_guest_boot(kernel, d.ramdisk.size, kGuestRamBase, d.memory_bytes);
