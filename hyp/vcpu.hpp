@@ -57,6 +57,9 @@ class Vcpu {
   // This exit folded the list registers into the vGIC (something on it
   // looked at or changed the vGIC): load them again before resuming.
   bool vgic_dirty = false;
+  // The vGIC maintenance PPI was acknowledged (priority dropped) and waits
+  // for its deactivation until the next list-register load.
+  bool maintenance_active = false;
   // Physical PPIs (bit = INTID) another CPU found owed a deactivation
   // (ICC_DIR_EL1 must run on this vCPU's CPU): applied before its next entry.
   std::atomic<uint32_t> owed_ppi_deactivations{0};

@@ -189,6 +189,10 @@ void vgic_vcpu_stop(Vcpu& vcpu) {
   for (uint32_t i = 0; i < n; ++i) write_lr(i, 0);
   write_ich_hcr(arch::IchHcrEl2::from_raw(0));
   arch::isb();
+  if (vcpu.maintenance_active) {
+    gic_deactivate(kMaintenancePpi);
+    vcpu.maintenance_active = false;
+  }
 }
 
 void vgic_sync_from_guest(Vcpu& vcpu) {
@@ -224,6 +228,13 @@ void vgic_flush_to_guest(Vcpu& vcpu) {
   }
   for (uint32_t i = 0; i < lrs; ++i) write_lr(i, i < load.loaded ? vgic::encode_ich_lr(virqs[i]) : 0);
   write_ich_hcr(vgic::ich_hcr_for_entry(arch::IchHcrEl2::from_raw(0).with(arch::IchHcrEl2::en, true), load));
+  if (vcpu.maintenance_active) {
+    // The new list registers and ICH_HCR_EL2 decide the maintenance
+    // condition from here on (ISB: the writes take effect first).
+    arch::isb();
+    gic_deactivate(kMaintenancePpi);
+    vcpu.maintenance_active = false;
+  }
   deliver_kicks(vcpu, kicks);
   deliver_deactivations(vcpu, std::span<const vgic::HwDeactivation>(deactivations.data(), deactivation_count));
   // More deactivations than one batch: the rest on the next entry (a kick
@@ -246,6 +257,14 @@ void vgic_handle_irqs(Vcpu& vcpu) {
       ++vcpu.stats.vtimer_irqs;
       VgicLock lock(vm);
       (void)vm.vgic.set_line(vcpu.index(), kVtimerPpi, true);
+      continue;
+    }
+    if (intid == kMaintenancePpi) {
+      // Level-sensitive, and asserted until the list registers and
+      // ICH_HCR_EL2 change: deactivated only after the next load
+      // (vgic_flush_to_guest), or it would be pending again at once.
+      gic_priority_drop(intid);
+      vcpu.maintenance_active = true;
       continue;
     }
     gic_priority_drop(intid);

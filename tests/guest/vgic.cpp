@@ -11,6 +11,10 @@
 //    fires again when re-armed (which needs the physical interrupt lamina
 //    forwarded to have been deactivated by the guest's EOI: the HW bit);
 //  - the same while the vCPU runs with IRQs unmasked instead of waiting;
+//  - more interrupts pending at once than the virtual CPU interface has list
+//    registers (QEMU: 4): eight SGIs vCPU 0 sends itself with IRQs masked
+//    are each taken exactly once, in priority order (IHI 0069 "Interrupt
+//    prioritization": lower value first), once IRQs are unmasked;
 //  - an SGI from vCPU 0 (ICC_SGI1R_EL1, TargetList bit 1) reaches vCPU 1,
 //    once, with ICC_IAR1_EL1 = the SGI's INTID.
 #include "guest.hpp"
@@ -55,7 +59,13 @@ constexpr uint64_t kTimerEnable = 1u << 0;
 // ICC_SRE_EL1: SRE [0], DFB [1], DIB [2].
 constexpr uint64_t kSre = 0x7;
 
+constexpr uint32_t kBurstFirst = 8;  // SGIs 8-15
+constexpr uint32_t kBurstCount = 8;
+
 struct CpuIrqs {
+  volatile uint32_t per_intid[32];
+  volatile uint32_t order[16];
+  volatile uint32_t order_count;
   volatile uint32_t count;
   volatile uint32_t last_intid;
   volatile uint32_t timer_count;
@@ -75,6 +85,11 @@ void irq_handler(Frame*) {
   if (intid == kSpurious) return;
   me.count = me.count + 1;
   me.last_intid = intid;
+  if (intid < 32) me.per_intid[intid] = me.per_intid[intid] + 1;
+  if (me.order_count < 16) {
+    me.order[me.order_count] = intid;
+    me.order_count = me.order_count + 1;
+  }
   if (intid == kVtimerIntid) {
     me.taken_at = counter();
     me.timer_count = me.timer_count + 1;
@@ -83,6 +98,7 @@ void irq_handler(Frame*) {
     isb();
   } else if (intid == kSgiIntid) {
     me.sgi_count = me.sgi_count + 1;
+  } else if (intid >= kBurstFirst && intid < kBurstFirst + kBurstCount) {
   } else {
     me.other_count = me.other_count + 1;
   }
@@ -222,7 +238,40 @@ int guest_main() {
   }
   check_eq("vgic.cpu0.other-irqs", g_irqs[0].other_count, 0);
 
-  // 3. SGI 1 from vCPU 0 to vCPU 1.
+  // 3. A burst: SGIs 8-15 to itself with IRQs masked, priorities 0xb8 down
+  //    to 0x80 (so the highest INTID is the most urgent), then unmasked.
+  {
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < kBurstCount; ++i) {
+      const uint32_t intid = kBurstFirst + i;
+      mmio_write8(rd + kSgiBase + kIpriorityr + intid, static_cast<uint8_t>(0xb8 - 8 * i));
+      mask |= 1u << intid;
+    }
+    mmio_write32(rd + kSgiBase + kIsenabler0, mask);
+    g_irqs[0].order_count = 0;
+    for (uint32_t i = 0; i < kBurstCount; ++i) {
+      // ICC_SGI1R_EL1: INTID [27:24], TargetList bit 0 (this vCPU, Aff0 0).
+      GUEST_WRITE_SYSREG(S3_0_C12_C11_5, (uint64_t{kBurstFirst + i} << 24) | 1u);
+    }
+    isb();
+    check_eq("vgic.burst.pending", mmio_read32(rd + kSgiBase + kIspendr0) & mask, mask);
+    unmask_irqs();
+    wait_until([] { return g_irqs[0].order_count >= kBurstCount; }, 1000000);
+    delay_us(2000);
+    mask_irqs();
+    for (uint32_t i = 0; i < kBurstCount; ++i)
+      check_eq(name("vgic.burst.sgi%u.once", kBurstFirst + i), g_irqs[0].per_intid[kBurstFirst + i], 1);
+    check_eq("vgic.burst.count", g_irqs[0].order_count, kBurstCount);
+    bool ordered = true;
+    for (uint32_t i = 0; i < kBurstCount && i < g_irqs[0].order_count; ++i)
+      ordered = ordered && g_irqs[0].order[i] == kBurstFirst + kBurstCount - 1 - i;
+    check("vgic.burst.priority-order", ordered, "taken: %u %u %u %u %u %u %u %u", g_irqs[0].order[0],
+          g_irqs[0].order[1], g_irqs[0].order[2], g_irqs[0].order[3], g_irqs[0].order[4], g_irqs[0].order[5],
+          g_irqs[0].order[6], g_irqs[0].order[7]);
+    check_eq("vgic.burst.none-left", mmio_read32(rd + kSgiBase + kIspendr0) & mask, 0);
+  }
+
+  // 4. SGI 1 from vCPU 0 to vCPU 1.
   if (fdt_cpu_count(dtb()) >= 2) {
     const int64_t on = psci_call(Conduit::kHvc, psci::kCpuOn64, target_cpu(1), secondary_entry_address(), 0);
     check_eq("vgic.sgi.cpu-on", static_cast<uint64_t>(on), static_cast<uint64_t>(psci::kSuccess));
