@@ -13,6 +13,7 @@
 #include "hyp/lib/mmio_access.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
+#include "hyp/vgic_el2.hpp"
 #include "hyp/vm.hpp"
 #include "mm/fault_ipa.hpp"
 
@@ -77,8 +78,36 @@ ExitAction fault_in(Vcpu& vcpu, mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr) 
   return inject_external_abort(vcpu, esr, far, false);
 }
 
+// A virtual GIC frame (full path only): the list registers go back into the
+// model first (and are loaded again before the guest resumes), and the
+// vGIC's own lock serializes the model. Out of line, so that the common
+// path keeps no addressable locals (and no stack-protector check).
+[[gnu::noinline]] ExitAction emulate_vgic_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort abort,
+                                               mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr, uint64_t far) {
+  const auto access = decode_mmio_access(abort, ipa);
+  if (!access.ok()) return undecodable_mmio(vcpu, access.error(), ipa, esr, far);
+  const MmioAccess& a = access.value();
+  ++(vcpu.stats.*region.counter);
+  const uint64_t offset = a.ipa.minus(region.base);
+  Vm& vm = vcpu.vm();
+  vgic_sync_from_guest(vcpu);
+  const bool locked = vm.vgic_lock.lock(this_cpu().index);
+  MmioResult result;
+  if (a.is_write) {
+    result = region.device->write(offset, a.width_bytes, mmio_store_value(a, guest_reg(vcpu, a.reg)));
+  } else {
+    result = region.device->read(offset, a.width_bytes, &vcpu.mmio_value);
+    if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, vcpu.mmio_value));
+  }
+  if (locked) vm.vgic_lock.unlock();
+  if (result != MmioResult::kOk) return inject_external_abort(vcpu, esr, far, false);
+  skip_instruction(vcpu, esr);
+  return ExitAction::kResume;
+}
+
 ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort abort,
                         mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr, uint64_t far) {
+  if (region.vgic) [[unlikely]] return emulate_vgic_mmio(vcpu, region, abort, ipa, esr, far);
   const auto access = decode_mmio_access(abort, ipa);
   if (!access.ok()) return undecodable_mmio(vcpu, access.error(), ipa, esr, far);
   const MmioAccess& a = access.value();
@@ -124,7 +153,7 @@ extern "C" LaneResult lamina_dabt_fast(GuestRegs* regs, uint64_t all_saved) {
     if (!vcpu.vm().ram.contains(ipa) || !is_missing_mapping(abort.value().fault_status())) return {kLaneDeclined, regs};
     return {fault_in(vcpu, ipa, esr) == ExitAction::kResume ? kLaneResume : kLaneLeave, regs};
   }
-  if (!abort.value().isv() || abort.value().s1ptw()) return {kLaneDeclined, regs};
+  if (region->vgic || !abort.value().isv() || abort.value().s1ptw()) return {kLaneDeclined, regs};
   const uint8_t rt = abort.value().register_index();
   if (!all_saved && rt >= kFirstCalleeSavedRegister && rt != kLinkRegister && rt != kZeroRegister) return {kLaneDeclined, regs};
   if (arch::Spsr::from_raw(regs->pstate).get(arch::Spsr::nrw)) return {kLaneDeclined, regs};

@@ -5,6 +5,7 @@
 #include "hyp/exit.hpp"
 #include "hyp/exception_frame.hpp"
 #include "hyp/log.hpp"
+#include "hyp/vgic_el2.hpp"
 #include "hyp/vm.hpp"
 
 namespace lamina::hyp {
@@ -38,9 +39,11 @@ ExitAction handle_exit(Vcpu& vcpu, uint64_t vector) {
     case VectorKind::kLowerElA64Sync: return handle_sync(vcpu);
     case VectorKind::kLowerElA64Irq:
     case VectorKind::kLowerElA64Fiq:
-      // Physical interrupts are routed to EL2 (HCR_EL2.IMO/FMO). lamina
-      // enables none yet, so this is spurious: count it and go back.
+      // Physical interrupts are routed to EL2 (HCR_EL2.IMO/FMO): lamina's
+      // own (the virtual timer's PPI, kicks, vGIC maintenance) when the VM
+      // has a vGIC (hyp/vgic_el2); none is enabled otherwise.
       ++vcpu.stats.irq;
+      if (vcpu.vm().has_vgic) vgic_handle_irqs(vcpu);
       return ExitAction::kResume;
     case VectorKind::kLowerElA64SError:
       ++vcpu.stats.other;

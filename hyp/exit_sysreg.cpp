@@ -6,6 +6,7 @@
 #include "hyp/exit.hpp"
 #include "hyp/log.hpp"
 #include "hyp/trap/id_registers.hpp"
+#include "hyp/vgic_el2.hpp"
 #include "hyp/vm.hpp"
 
 namespace lamina::hyp {
@@ -65,6 +66,13 @@ ExitAction handle_sysreg(Vcpu& vcpu, arch::EsrEl2 esr) {
     // Sanitized once per VM (compute_guest_id_registers): ID registers
     // never change.
     set_guest_reg(vcpu, a.register_index(), vm.id_registers[(a.crm() - 1u) * 8u + a.op2()]);
+    skip_instruction(vcpu, esr);
+    return ExitAction::kResume;
+  }
+
+  // SGI generation (HCR_EL2.IMO traps ICC_SGI1R_EL1 and friends: IHI 0069
+  // "Virtual interrupt handling and prioritization"): the vGIC sends it.
+  if (vgic_trapped_sgi(vcpu, a, guest_reg(vcpu, a.register_index()))) {
     skip_instruction(vcpu, esr);
     return ExitAction::kResume;
   }

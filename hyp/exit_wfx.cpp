@@ -8,6 +8,7 @@
 // WFE is not trapped.
 #include "arch/barrier.hpp"
 #include "hyp/exit.hpp"
+#include "hyp/vgic_el2.hpp"
 #include "hyp/vm.hpp"
 
 namespace lamina::hyp {
@@ -33,6 +34,7 @@ ExitAction handle_wfx(Vcpu& vcpu, arch::EsrEl2 esr) {
 }
 
 ExitAction handle_wfi_wait(Vcpu& vcpu) {
+  if (vcpu.vm().has_vgic) return vgic_wfi_wait(vcpu);
   while (!vtimer_fired()) {
     if (vcpu.vm().state() != VmState::kRunning) return ExitAction::kLeave;
     arch::wfe();

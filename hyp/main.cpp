@@ -13,6 +13,7 @@
 #include "hyp/el2_setup.hpp"
 #include "hyp/firmware.hpp"
 #include "hyp/lib/boot_options.hpp"
+#include "hyp/gic_host.hpp"
 #include "hyp/log.hpp"
 #include "hyp/memory.hpp"
 #include "hyp/panic.hpp"
@@ -217,6 +218,10 @@ bool map_gic(const GicDesc& g) {
   if (!map_gic(platform.gic)) {
     LOG_ERROR("cannot map the GIC's registers: EL2 page-table pool exhausted");
     stop_boot(blob);
+  }
+  if (init_gic_host(platform.gic, cpu.features.gic_sysreg)) {
+    (void)init_gic_cpu(arch::read<arch::MpidrEl1>().raw());
+    LOG_INFO("GIC: GICv3 set up at EL2; VMs get a virtual GICv3");
   }
   if (auto r = init_memory(platform, boot::image_layout().whole,
                            std::span<const mm::PhysRange>(modules.ranges.data(), modules.count));

@@ -5,6 +5,7 @@
 #include "arch/barrier.hpp"
 #include "hyp/exit.hpp"
 #include "hyp/log.hpp"
+#include "hyp/vgic_el2.hpp"
 #include "hyp/vm.hpp"
 
 extern "C" void guest_run(lamina::hyp::GuestRegs* regs);
@@ -38,7 +39,9 @@ bool take_start_request(Vcpu& v) {
 
 void run_vcpu(PerCpu& cpu, Vcpu& v) {
   v.load();
+  vgic_vcpu_start(v);
   guest_run(&v.regs);  // until an exit says leave
+  vgic_vcpu_stop(v);
   cpu.guest_regs = nullptr;
   v.vm().vcpu_left(v);
 }
@@ -51,7 +54,13 @@ void run_vcpu(PerCpu& cpu, Vcpu& v) {
 // comes back through a stage-2 fault (or its WFI wait), which leaves.
 extern "C" uint64_t lamina_guest_exit(uint64_t vector) {
   Vcpu& v = *this_cpu().vcpu.load(std::memory_order_relaxed);
-  return handle_exit(v, vector) == ExitAction::kLeave ? 1 : 0;
+  // A handler that uses the vGIC folds the list registers into it first
+  // (vgic_sync_from_guest); then they are loaded again before the guest
+  // resumes. Exits that never touch it leave them as they are, like the
+  // fast lanes do.
+  if (handle_exit(v, vector) == ExitAction::kLeave) return 1;
+  if (v.vgic_dirty) vgic_flush_to_guest(v);
+  return 0;
 }
 
 void publish_vcpu_assignment() {

@@ -8,6 +8,7 @@
 #include "hyp/el2_setup.hpp"
 #include "hyp/firmware.hpp"
 #include "hyp/lib/psci_abi.hpp"
+#include "hyp/gic_host.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/run_loop.hpp"
@@ -139,6 +140,7 @@ extern "C" [[noreturn]] void secondary_main(PerCpu* cpu) {
       arch::read<arch::IdAa64Mmfr0>(), arch::read<arch::IdAa64Mmfr1>(), arch::read<arch::IdAa64Mmfr2>(),
       arch::read<arch::IdAa64Pfr0>(), arch::read<arch::CtrEl0>());
   setup_el2_cpu_state(cpu->features);
+  if (gic_host_ready()) (void)init_gic_cpu(arch::read<arch::MpidrEl1>().raw());
   cpu->state.store(CpuState::kOnline, std::memory_order_release);
   arch::dsb_ishst();
   arch::sev();

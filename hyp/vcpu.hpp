@@ -54,6 +54,16 @@ class Vcpu {
   uint64_t injected_vector = ~uint64_t{0};
   uint64_t mmio_value = 0;  // an emulated load's result, on its way to a register
 
+  // This exit folded the list registers into the vGIC (something on it
+  // looked at or changed the vGIC): load them again before resuming.
+  bool vgic_dirty = false;
+  // The vGIC maintenance PPI was acknowledged (priority dropped) and waits
+  // for its deactivation until the next list-register load.
+  bool maintenance_active = false;
+  // Physical PPIs (bit = INTID) another CPU found owed a deactivation
+  // (ICC_DIR_EL1 must run on this vCPU's CPU): applied before its next entry.
+  std::atomic<uint32_t> owed_ppi_deactivations{0};
+
   // PSCI start request, set by request_start() under the VM lock.
   std::atomic<bool> start_pending{false};
   uint64_t start_entry = 0;

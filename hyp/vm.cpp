@@ -8,6 +8,7 @@
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/power.hpp"
+#include "hyp/vgic_el2.hpp"
 
 namespace lamina::hyp {
 
@@ -46,6 +47,7 @@ void Vm::unmap_all() {
     LOG_ERROR("vm {}: cannot unmap its RAM: {}", name(), mm::error_name(r.error()));
   arch::dsb_ishst();
   arch::sev();  // wake vCPUs waiting in WFI emulation or guest WFE
+  vgic_kick_all(*this);  // with a vGIC, the WFI emulation waits in WFI
 }
 
 void Vm::begin_stop(const char* reason) {
@@ -91,10 +93,10 @@ void Vm::finish_stop() {
   if (g_stats_enabled) {
     ExitStats total;
     for (uint32_t i = 0; i < vcpu_count(); ++i) total.add(vcpus[i].stats);
-    LOG_INFO("vm {}: stage-2 fault-ins 4K={} 2M={} 1G={}, mmio uart={} test={}, hvc={} smc={} sysreg={} wfi={} "
-             "irq={}, injected aborts={} undefs={}, other={}, resets={}",
+    LOG_INFO("vm {}: stage-2 fault-ins 4K={} 2M={} 1G={}, mmio uart={} test={} gic={}, hvc={} smc={} sysreg={} wfi={} "
+             "irq={} vtimer={}, injected aborts={} undefs={}, other={}, resets={}",
              name(), total.fault_in_4k, total.fault_in_2m, total.fault_in_1g, total.mmio_uart, total.mmio_test,
-             total.hvc, total.smc, total.sysreg, total.wfi, total.irq, total.aborts_injected,
+             total.mmio_gic, total.hvc, total.smc, total.sysreg, total.wfi, total.irq, total.vtimer_irqs, total.aborts_injected,
              total.undefs_injected, total.other, resets);
   }
   guest_console_flush(*this);
@@ -106,6 +108,7 @@ void Vm::finish_reset() {
   LOG_INFO("vm {}: reset (restart {})", name(), resets);
   for (uint32_t i = 0; i < vcpu_count(); ++i) vcpus[i].start_pending.store(false, std::memory_order_relaxed);
   psci.reset();
+  vgic_vm_reset(*this);
   state_.store(VmState::kRunning, std::memory_order_release);
   if (!load_payload()) {
     stop_reason_ = "its payload could not be reloaded";

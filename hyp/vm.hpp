@@ -2,9 +2,10 @@
 // emulated devices, its vCPUs, its PSCI state and its boot payload.
 //
 // Guest physical layout (mirrors QEMU virt, so programs built for it run
-// unchanged): RAM at 0x4000_0000, the virtual PL011 at 0x0900_0000, the
-// optional test device where the VM description puts it; every other IPA is
-// a hole (an access gets a synchronous external abort).
+// unchanged): RAM at 0x4000_0000, the virtual PL011 at 0x0900_0000, on
+// GICv3 hosts the virtual GICv3 (hyp/vgic_el2.hpp: GICD 0x0800_0000, GICR
+// 0x080a_0000), the optional test device where the VM description puts it;
+// every other IPA is a hole (an access gets a synchronous external abort).
 //
 // Lifecycle: kRunning -> kStopping (SYSTEM_OFF, the last CPU_OFF, an
 // unrecoverable guest fault) -> kStopped; kRunning -> kResetting
@@ -23,6 +24,9 @@
 #include "hyp/trap/fault_injection.hpp"
 #include "hyp/trap/id_registers.hpp"
 #include "hyp/vcpu.hpp"
+#include "hyp/vgic/vgic_state.hpp"
+#include "hyp/vgic/vgic_v3_dist.hpp"
+#include "hyp/vgic/vgic_v3_redist.hpp"
 #include "hyp/vm/guest_payload.hpp"
 #include "hyp/vm/guest_ram.hpp"
 #include "hyp/vm/vm_description.hpp"
@@ -43,6 +47,10 @@ struct MmioRegion {
   uint64_t size = 0;
   MmioDevice* device = nullptr;
   uint64_t ExitStats::*counter = nullptr;
+  // A frame of the virtual GIC: emulated on the full path only (the list
+  // registers are folded first and loaded again after), under vgic_lock
+  // instead of mmio_lock.
+  bool vgic = false;
 };
 
 class Vm {
@@ -103,6 +111,7 @@ class Vm {
   uint64_t uart_poll_interval = 0;  // counter ticks between polls of the console
   uint64_t uart_last_poll = 0;
   TestDevice test_device;
+  bool has_vgic = false;  // a virtual GICv3 (the members at the end)
   MmioRegion mmio[kMaxMmioRegions];
   size_t mmio_count = 0;
   GuestBootPlan plan{};
@@ -117,6 +126,16 @@ class Vm {
   std::atomic<VmState> state_{VmState::kRunning};
   uint32_t active_vcpus_ = 0;
   const char* stop_reason_ = nullptr;
+
+ public:
+  // The virtual GICv3 (GICv3 hosts; hyp/vgic_el2.hpp): the model, its MMIO
+  // views and the lock around every call into them. Last in the VM: the
+  // model is about 35 KiB, and the fields the exit path uses stay within
+  // reach of a load's immediate offset.
+  SpinLock vgic_lock;
+  vgic::VgicV3Distributor gicd;
+  vgic::VgicV3Redistributors gicr;
+  vgic::VgicState vgic;
 };
 
 // Every VM, and how many exist (set up by hyp/vm_boot.cpp).

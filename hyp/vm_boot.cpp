@@ -13,6 +13,8 @@
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/power.hpp"
+#include "hyp/gic_host.hpp"
+#include "hyp/vgic_el2.hpp"
 #include "hyp/vm.hpp"
 #include "hyp/vm/guest_dtb.hpp"
 #include "mm/stage2_geometry.hpp"
@@ -47,9 +49,10 @@ bool uart_rx(void* context, uint8_t* byte) {
   return true;
 }
 
-bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter) {
+bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter,
+              uint64_t size = kDeviceWindow, bool vgic = false) {
   if (vm.mmio_count == Vm::kMaxMmioRegions) return false;
-  vm.mmio[vm.mmio_count++] = MmioRegion{base, kDeviceWindow, device, counter};
+  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, vgic};
   return true;
 }
 
@@ -84,6 +87,13 @@ bool build_dtb(Vm& vm, const VmDescription& d, const Platform& platform, const v
   spec.has_test_device = d.has_test_device;
   spec.test_device = d.test_device;
   (void)platform;
+  if (gic_host_ready()) {
+    spec.gic.version = GicVersion::kV3;
+    spec.gic.distributor = mm::IntermediatePhysAddr(kGuestGicdBase);
+    spec.gic.distributor_size = kGuestGicdSize;
+    spec.gic.redistributors = mm::IntermediatePhysAddr(kGuestGicrBase);
+    spec.gic.redistributors_size = vgic::VgicV3Redistributors::region_size(d.vcpus);
+  }
 
   const uint64_t slot = vm.plan.dtb_size;
   auto frames = alloc_host_frames(slot / mm::kPageSize);
@@ -128,6 +138,13 @@ bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const v
     LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its RAM or its UART", d.name, d.test_device.value());
     return false;
   }
+  if (d.has_test_device && gic_host_ready() &&
+      (ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestGicdBase, kGuestGicdSize) ||
+       ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestGicrBase,
+                      vgic::VgicV3Redistributors::region_size(d.vcpus)))) {
+    LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its virtual GIC", d.name, d.test_device.value());
+    return false;
+  }
 
   const std::span<const uint8_t> kernel(mm::to_ptr<const uint8_t>(mm::to_va(d.kernel.base)), d.kernel.size);
   auto plan = plan_guest_boot(kernel, d.ramdisk.size, kGuestRamBase, d.memory_bytes);
@@ -138,6 +155,7 @@ bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const v
   vm.plan = plan.value();
 
   vm.id_policy = id_register_policy(vm.ipa_bits);
+  vm.id_policy.gic_sysreg = gic_host_ready();  // the vGIC's CPU interface is ICH-backed
   vm.pstate_features =
       guest_pstate_features(arch::read<arch::IdAa64Pfr1>().raw(), arch::read<arch::IdAa64Mmfr1>().raw(),
                             arch::read<arch::IdAa64Mmfr2>().raw(), vm.id_policy);
@@ -180,6 +198,14 @@ bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const v
   vm.uart.attach(uart_tx, uart_rx, &vm);
   if (!add_mmio(vm, kGuestUartBase, &vm.uart, &ExitStats::mmio_uart)) return false;
   if (d.has_test_device && !add_mmio(vm, d.test_device, &vm.test_device, &ExitStats::mmio_test)) return false;
+  if (gic_host_ready()) {
+    if (!vgic_create(vm)) return false;
+    if (!add_mmio(vm, mm::IntermediatePhysAddr(kGuestGicdBase), &vm.gicd, &ExitStats::mmio_gic, kGuestGicdSize,
+                  true) ||
+        !add_mmio(vm, mm::IntermediatePhysAddr(kGuestGicrBase), &vm.gicr, &ExitStats::mmio_gic,
+                  vgic::VgicV3Redistributors::region_size(d.vcpus), true))
+      return false;
+  }
 
   uint64_t mpidrs[kPsciMaxVcpus];
   for (uint32_t i = 0; i < d.vcpus; ++i) mpidrs[i] = i;

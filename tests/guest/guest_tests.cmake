@@ -90,6 +90,10 @@ lamina_guest_test(debugregs.cortex-a57 debugregs.elf --cpu cortex-a57 --gic 2 ${
 lamina_guest_test(wfi wfi.elf ${GUEST_PASS})
 lamina_guest_test(wfi.icount wfi.elf --icount ${GUEST_PASS})
 
+# --- The virtual GICv3: timer PPI 27 (HW bit) and an SGI between vCPUs -----
+lamina_guest_test(vgic vgic.elf --vcpus 2 --gic 3 ${GUEST_PASS})
+lamina_guest_test(vgic.icount vgic.elf --vcpus 2 --gic 3 --icount ${GUEST_PASS})
+
 # --- SYSTEM_RESET / SYSTEM_RESET2 restart the VM; SYSTEM_OFF ends it -------
 # (--expect-in-order applies to every --expect: the boots come first.)
 lamina_guest_test(reset reset.elf --vcpus 2 --expect-in-order

@@ -1,7 +1,7 @@
 // idregs: lamina sanitizes the ID registers (HCR_EL2.TID3) to hide what it
 // does not virtualize. Fields from DDI 0487 (the ID_AA64*_EL1 register
 // descriptions); expected values are lamina's contract:
-//   ID_AA64PFR0_EL1  EL2 [11:8] 0, GIC [27:24] 0, SVE [35:32] 0, MPAM [43:40] 0,
+//   ID_AA64PFR0_EL1  EL2 [11:8] 0, GIC [27:24] 0 (1 with a vGICv3 in the DT), SVE [35:32] 0, MPAM [43:40] 0,
 //                    AMU [47:44] 0
 //   ID_AA64PFR1_EL1  MTE [11:8] 0, SME [27:24] 0
 //   ID_AA64DFR0_EL1  TraceVer [7:4] 0, PMUVer [11:8] 0, PMSVer [35:32] 0,
@@ -79,7 +79,9 @@ int guest_main() {
        r.mmfr2, r.isar0, r.isar1, r.isar2, r.afr0);
 
   check_eq("idregs.pfr0.el2", bits(r.pfr0, 11, 8), 0);
-  check_eq("idregs.pfr0.gic", bits(r.pfr0, 27, 24), 0);
+  // The GIC system-register interface is offered exactly when the VM has a
+  // virtual GICv3 (GICv3 hosts), which its DT then describes.
+  check_eq("idregs.pfr0.gic", bits(r.pfr0, 27, 24), fdt_has_compatible(dtb(), "arm,gic-v3") ? 1 : 0);
   check_eq("idregs.pfr0.sve", bits(r.pfr0, 35, 32), 0);
   check_eq("idregs.pfr0.mpam", bits(r.pfr0, 43, 40), 0);
   check_eq("idregs.pfr0.amu", bits(r.pfr0, 47, 44), 0);

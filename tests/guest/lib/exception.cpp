@@ -16,6 +16,7 @@ struct CpuTrapState {
 };
 CpuTrapState g_trap[GUEST_MAX_CPUS];
 unsigned g_unexpected;
+IrqHandler volatile g_irq_handler;
 
 // An armed handler that keeps taking exceptions (e.g. an instruction abort
 // resumed at the same address) is stopped after this many.
@@ -63,7 +64,10 @@ extern "C" void guest_exception(Frame* f) {
   ++st.depth;
   const uint64_t ec = esr::ec(f->esr);
   const bool sync = (f->vector & 0x180) == 0;
-  if (f->vector == kVectorLowerA64Sync && ec == esr::kEcSvc64 &&
+  const bool irq = (f->vector & 0x180) == 0x080;
+  if (irq && g_irq_handler != nullptr) {
+    g_irq_handler(f);
+  } else if (f->vector == kVectorLowerA64Sync && ec == esr::kEcSvc64 &&
       f->elr == reinterpret_cast<uintptr_t>(guest_el0_exit) + 4) {
     // guest_run_el0's function returned: back to EL1h, DAIF masked.
     f->elr = reinterpret_cast<uintptr_t>(guest_el0_return);
@@ -82,6 +86,11 @@ extern "C" void guest_exception(Frame* f) {
     unexpected(f, st);
   }
   --st.depth;
+}
+
+void set_irq_handler(IrqHandler handler) {
+  g_irq_handler = handler;
+  dsb_sy();
 }
 
 void arm_exception(Resume how) {

@@ -116,6 +116,24 @@ unsigned fdt_cpu_count(uintptr_t blob) {
   return n;
 }
 
+bool fdt_has_compatible(uintptr_t blob, const char* compatible) {
+  bool found = false;
+  walk(blob, [&](int, const uintptr_t*, uintptr_t prop, uintptr_t value, uint32_t len) {
+    if (found || !str_eq_at(prop, "compatible")) return;
+    // A list of NUL-terminated strings.
+    uintptr_t s = value;
+    while (s < value + len) {
+      if (str_eq_at(s, compatible)) {
+        found = true;
+        return;
+      }
+      while (s < value + len && byte(s) != 0) ++s;
+      ++s;
+    }
+  });
+  return found;
+}
+
 bool fdt_psci_method(uintptr_t blob, char* buf, size_t size) {
   bool found = false;
   walk(blob, [&](int depth, const uintptr_t* names, uintptr_t prop, uintptr_t value, uint32_t len) {

@@ -308,6 +308,12 @@ TrapRecord catch_exception(F&& f, Resume how = Resume::kNextInstruction) {
 bool check_exception(const char* check, const TrapRecord& t, uint64_t expected_esr, uint64_t expected_elr,
                      bool check_far, uint64_t expected_far, uint64_t expected_vector, uint64_t expected_spsr_mode);
 
+// IRQs (vector +0x080/+0x280): the handler installed here runs for every
+// IRQ vector taken (nullptr: an IRQ is an unexpected exception). It must
+// acknowledge the interrupt itself.
+using IrqHandler = void (*)(Frame*);
+void set_irq_handler(IrqHandler handler);
+
 // Runs fn(arg) at EL0t on stack el0_sp and returns when it returns.
 extern "C" void guest_run_el0(void (*fn)(uint64_t), uintptr_t el0_sp, uint64_t arg);
 
@@ -322,6 +328,8 @@ bool fdt_valid(uintptr_t blob);
 uint32_t fdt_total_size(uintptr_t blob);
 MemoryRange fdt_memory(uintptr_t blob);  // the first /memory reg entry
 unsigned fdt_cpu_count(uintptr_t blob);  // /cpus/cpu@* nodes
+// Some node's "compatible" list holds `compatible`.
+bool fdt_has_compatible(uintptr_t blob, const char* compatible);
 // /psci "method" ("hvc"/"smc"), copied into buf; false if absent.
 bool fdt_psci_method(uintptr_t blob, char* buf, size_t size);
 

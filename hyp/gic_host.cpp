@@ -1,0 +1,128 @@
+#include "hyp/gic_host.hpp"
+
+#include "arch/barrier.hpp"
+#include "arch/mmio.hpp"
+#include "arch/regs/gicd.hpp"
+#include "arch/regs/gicr.hpp"
+#include "arch/regs/icc.hpp"
+#include "hyp/log.hpp"
+#include "hyp/vgic/cpu_interface.hpp"
+
+namespace lamina::hyp {
+
+namespace {
+
+GicDesc g_gic;
+bool g_ready = false;
+
+// ICC_SRE_EL2 (IHI 0069 "ICC_SRE_EL2"): SRE [0] (system-register interface
+// at EL2), Enable [3] (EL1 may use ICC_SRE_EL1, so a guest can select its
+// system-register interface).
+constexpr uint64_t kIccSreEl2Sre = 1u << 0;
+constexpr uint64_t kIccSreEl2Enable = 1u << 3;
+// ICC_CTLR_EL1.EOImode [1] (IHI 0069 "ICC_CTLR_EL1").
+constexpr uint64_t kIccCtlrEoiMode = 1u << 1;
+// ICC_PMR_EL1: every priority passes the mask (IHI 0069 "ICC_PMR_EL1").
+constexpr uint64_t kIccPmrAll = 0xff;
+// The priority lamina gives its own SGIs/PPIs (any value above the mask).
+constexpr uint32_t kPriorityWord = 0xa0a0a0a0;
+constexpr uint32_t kAllGroup1 = 0xffff'ffff;
+// A Redistributor with VLPIS has two more 64 KiB frames (VLPI_base and a
+// reserved one: IHI 0069 "The GIC Redistributor register map").
+constexpr uint64_t kStrideWithVlpis = 4 * arch::gic::redist::kFrameSize;
+constexpr uint32_t kWakerPolls = 1'000'000;
+
+uint64_t find_redistributor(uint64_t mpidr) {
+  const uint64_t affinity = arch::gicr_affinity_value(arch::MpidrEl1::from_raw(mpidr));
+  for (size_t r = 0; r < g_gic.redistributor_region_count; ++r) {
+    const mm::PhysRange& region = g_gic.redistributors[r];
+    for (uint64_t offset = 0; offset + arch::gic::redist::kStride <= region.size;) {
+      const uint64_t base = region.base.value() + offset;
+      const uint64_t lo = arch::mmio_read32(base + arch::gic::redist::kTyper);
+      const uint64_t hi = arch::mmio_read32(base + arch::gic::redist::kTyper + 4);
+      const auto typer = arch::GicrTyper::from_raw(lo | (hi << 32));
+      if (typer.get(arch::GicrTyper::affinity_value) == affinity) return base;
+      if (typer.get(arch::GicrTyper::last)) break;
+      offset += typer.get(arch::GicrTyper::vlpis) ? kStrideWithVlpis : arch::gic::redist::kStride;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool init_gic_host(const GicDesc& gic, bool gic_sysreg) {
+  if (gic.version != GicVersion::kV3 || !gic_sysreg || gic.redistributor_region_count == 0) return false;
+  g_gic = gic;
+  const uint64_t gicd = gic.distributor.base.value();
+  // Affinity routing first, then the group enable (IHI 0069 "GICD_CTLR":
+  // changing ARE with a group enabled is UNPREDICTABLE).
+  auto ctlr = arch::GicdCtlr::from_raw(arch::mmio_read32(gicd + arch::gic::dist::kCtlr));
+  ctlr = ctlr.with(arch::GicdCtlr::are, true);
+  arch::mmio_write32(gicd + arch::gic::dist::kCtlr, static_cast<uint32_t>(ctlr.raw()));
+  ctlr = ctlr.with(arch::GicdCtlr::enable_grp1, true);
+  arch::mmio_write32(gicd + arch::gic::dist::kCtlr, static_cast<uint32_t>(ctlr.raw()));
+  while (arch::GicdCtlr::from_raw(arch::mmio_read32(gicd + arch::gic::dist::kCtlr)).get(arch::GicdCtlr::rwp)) {
+  }
+  g_ready = true;
+  return true;
+}
+
+bool gic_host_ready() { return g_ready; }
+
+bool init_gic_cpu(uint64_t mpidr) {
+  if (!g_ready) return false;
+  const uint64_t rd = find_redistributor(mpidr);
+  if (rd == 0) {
+    LOG_ERROR("GIC: no redistributor for MPIDR {:x}", mpidr);
+    return false;
+  }
+  namespace r = arch::gic::redist;
+  auto waker = arch::GicrWaker::from_raw(arch::mmio_read32(rd + r::kWaker));
+  arch::mmio_write32(rd + r::kWaker, static_cast<uint32_t>(waker.with(arch::GicrWaker::processor_sleep, false).raw()));
+  for (uint32_t i = 0; i < kWakerPolls; ++i)
+    if (!arch::GicrWaker::from_raw(arch::mmio_read32(rd + r::kWaker)).get(arch::GicrWaker::children_asleep)) break;
+
+  const uint64_t sgi = rd + r::kSgiBase;
+  arch::mmio_write32(sgi + r::kIgroupr0, kAllGroup1);
+  for (uint64_t i = 0; i < 8; ++i) arch::mmio_write32(sgi + r::kIpriorityr0 + 4 * i, kPriorityWord);
+  arch::mmio_write32(sgi + r::kIsenabler0, (1u << kKickSgi) | (1u << kMaintenancePpi) | (1u << kVtimerPpi));
+
+  asm volatile("msr icc_sre_el2, %0" ::"r"(kIccSreEl2Sre | kIccSreEl2Enable));
+  arch::isb();
+  asm volatile("msr icc_pmr_el1, %0" ::"r"(kIccPmrAll));
+  uint64_t ctlr;
+  asm volatile("mrs %0, icc_ctlr_el1" : "=r"(ctlr));
+  asm volatile("msr icc_ctlr_el1, %0" ::"r"(ctlr | kIccCtlrEoiMode));
+  asm volatile("msr icc_igrpen1_el1, %0" ::"r"(uint64_t{1}));
+  arch::isb();
+  return true;
+}
+
+uint32_t gic_acknowledge() {
+  uint64_t v;
+  asm volatile("mrs %0, icc_iar1_el1" : "=r"(v)::"memory");
+  // The acknowledge must be complete before the interrupt's cause is read.
+  arch::dsb_sy();
+  return static_cast<uint32_t>(v & 0xffffff);
+}
+
+void gic_priority_drop(uint32_t intid) {
+  asm volatile("msr icc_eoir1_el1, %0" ::"r"(uint64_t{intid}) : "memory");
+  arch::isb();
+}
+
+void gic_deactivate(uint32_t intid) {
+  asm volatile("msr icc_dir_el1, %0" ::"r"(uint64_t{intid}) : "memory");
+  arch::isb();
+}
+
+void gic_send_sgi(uint64_t mpidr, uint32_t sgi) {
+  const arch::IccSgi1rEl1 v = vgic::sgi1r_to(arch::MpidrEl1::from_raw(mpidr), sgi);
+  // The SGI must follow the stores that describe why it was sent.
+  arch::dsb_ishst();
+  asm volatile("msr icc_sgi1r_el1, %0" ::"r"(v.raw()) : "memory");
+  arch::isb();
+}
+
+}  // namespace lamina::hyp

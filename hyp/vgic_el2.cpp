@@ -1,0 +1,340 @@
+#include "hyp/vgic_el2.hpp"
+
+#include <array>
+#include <span>
+
+#include "arch/barrier.hpp"
+#include "arch/regs/gich.hpp"
+#include "hyp/gic_host.hpp"
+#include "hyp/log.hpp"
+#include "hyp/percpu.hpp"
+#include "hyp/vgic/cpu_interface.hpp"
+#include "hyp/vgic/list_registers.hpp"
+#include "hyp/vm.hpp"
+
+namespace lamina::hyp {
+
+namespace {
+
+using vgic::kMaxListRegisters;
+
+uint64_t read_lr(uint32_t n) {
+  uint64_t v = 0;
+#define LAMINA_LR_READ(i, name) \
+  case i: asm volatile("mrs %0, " name : "=r"(v)); break;
+  switch (n) {
+    LAMINA_LR_READ(0, "ich_lr0_el2")
+    LAMINA_LR_READ(1, "ich_lr1_el2")
+    LAMINA_LR_READ(2, "ich_lr2_el2")
+    LAMINA_LR_READ(3, "ich_lr3_el2")
+    LAMINA_LR_READ(4, "ich_lr4_el2")
+    LAMINA_LR_READ(5, "ich_lr5_el2")
+    LAMINA_LR_READ(6, "ich_lr6_el2")
+    LAMINA_LR_READ(7, "ich_lr7_el2")
+    LAMINA_LR_READ(8, "ich_lr8_el2")
+    LAMINA_LR_READ(9, "ich_lr9_el2")
+    LAMINA_LR_READ(10, "ich_lr10_el2")
+    LAMINA_LR_READ(11, "ich_lr11_el2")
+    LAMINA_LR_READ(12, "ich_lr12_el2")
+    LAMINA_LR_READ(13, "ich_lr13_el2")
+    LAMINA_LR_READ(14, "ich_lr14_el2")
+    LAMINA_LR_READ(15, "ich_lr15_el2")
+    default: break;
+  }
+#undef LAMINA_LR_READ
+  return v;
+}
+
+void write_lr(uint32_t n, uint64_t v) {
+#define LAMINA_LR_WRITE(i, name) \
+  case i: asm volatile("msr " name ", %0" ::"r"(v)); break;
+  switch (n) {
+    LAMINA_LR_WRITE(0, "ich_lr0_el2")
+    LAMINA_LR_WRITE(1, "ich_lr1_el2")
+    LAMINA_LR_WRITE(2, "ich_lr2_el2")
+    LAMINA_LR_WRITE(3, "ich_lr3_el2")
+    LAMINA_LR_WRITE(4, "ich_lr4_el2")
+    LAMINA_LR_WRITE(5, "ich_lr5_el2")
+    LAMINA_LR_WRITE(6, "ich_lr6_el2")
+    LAMINA_LR_WRITE(7, "ich_lr7_el2")
+    LAMINA_LR_WRITE(8, "ich_lr8_el2")
+    LAMINA_LR_WRITE(9, "ich_lr9_el2")
+    LAMINA_LR_WRITE(10, "ich_lr10_el2")
+    LAMINA_LR_WRITE(11, "ich_lr11_el2")
+    LAMINA_LR_WRITE(12, "ich_lr12_el2")
+    LAMINA_LR_WRITE(13, "ich_lr13_el2")
+    LAMINA_LR_WRITE(14, "ich_lr14_el2")
+    LAMINA_LR_WRITE(15, "ich_lr15_el2")
+    default: break;
+  }
+#undef LAMINA_LR_WRITE
+}
+
+uint32_t list_register_count() {
+  uint64_t vtr;
+  asm volatile("mrs %0, ich_vtr_el2" : "=r"(vtr));
+  return vgic::list_register_count(arch::IchVtrEl2::from_raw(vtr));
+}
+
+arch::IchVmcrEl2 read_vmcr() {
+  uint64_t v;
+  asm volatile("mrs %0, ich_vmcr_el2" : "=r"(v));
+  return arch::IchVmcrEl2::from_raw(v);
+}
+
+void write_ich_hcr(arch::IchHcrEl2 hcr) { asm volatile("msr ich_hcr_el2, %0" ::"r"(hcr.raw())); }
+
+// The vGIC lock of `vm`, held for one scope.
+class VgicLock {
+ public:
+  explicit VgicLock(Vm& vm) : vm_(vm), locked_(vm.vgic_lock.lock(this_cpu().index)) {}
+  ~VgicLock() {
+    if (locked_) vm_.vgic_lock.unlock();
+  }
+  VgicLock(const VgicLock&) = delete;
+  VgicLock& operator=(const VgicLock&) = delete;
+
+ private:
+  Vm& vm_;
+  bool locked_;
+};
+
+// The SGI exits a running vCPU and wakes a WFI wait; the SEV wakes a wait
+// in WFE (see vgic_wfi_wait()).
+void kick_cpu_of(Vcpu& target) {
+  gic_send_sgi(target.cpu().mpidr, kKickSgi);
+  arch::sev();
+}
+
+// ICC_DIR_EL1 for the PPIs other CPUs left owed to `vcpu` (on its CPU).
+void apply_owed_deactivations(Vcpu& vcpu) {
+  uint32_t owed = vcpu.owed_ppi_deactivations.exchange(0, std::memory_order_acq_rel);
+  while (owed != 0) {
+    const auto intid = static_cast<uint32_t>(__builtin_ctz(owed));
+    owed &= owed - 1;
+    gic_deactivate(intid);
+  }
+}
+
+// Deactivations the model queued (under the lock, into `out`); returns how
+// many.
+size_t take_deactivations(Vm& vm, std::span<vgic::HwDeactivation> out) { return vm.vgic.take_hw_deactivations(out); }
+
+void deliver_deactivations(Vcpu& self, std::span<const vgic::HwDeactivation> list) {
+  Vm& vm = self.vm();
+  for (const vgic::HwDeactivation& d : list) {
+    if (d.vcpu == vgic::kNoVcpu || d.vcpu == self.index()) {
+      gic_deactivate(d.pintid);
+    } else if (d.vcpu < vm.vcpu_count() && d.pintid < 32) {
+      Vcpu& owner = vm.vcpu(d.vcpu);
+      owner.owed_ppi_deactivations.fetch_or(1u << d.pintid, std::memory_order_acq_rel);
+      kick_cpu_of(owner);
+    }
+  }
+}
+
+void deliver_kicks(Vcpu& self, uint32_t kicks) {
+  Vm& vm = self.vm();
+  kicks &= ~(1u << self.index());
+  while (kicks != 0) {
+    const auto k = static_cast<uint32_t>(__builtin_ctz(kicks));
+    kicks &= kicks - 1;
+    if (k < vm.vcpu_count()) kick_cpu_of(vm.vcpu(k));
+  }
+}
+
+// DDI 0487 K.a D12.2.4 "The timer condition": ENABLE, not IMASK, ISTATUS.
+constexpr uint64_t kCntvCtlEnable = 1u << 0;
+constexpr uint64_t kCntvCtlImask = 1u << 1;
+constexpr uint64_t kCntvCtlIstatus = 1u << 2;
+
+bool vtimer_fired() {
+  uint64_t ctl;
+  asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
+  return (ctl & (kCntvCtlEnable | kCntvCtlImask | kCntvCtlIstatus)) == (kCntvCtlEnable | kCntvCtlIstatus);
+}
+
+}  // namespace
+
+bool vgic_create(Vm& vm) {
+  vgic::VgicConfig config;
+  config.model = vgic::GicModel::kV3;
+  config.vcpu_count = vm.vcpu_count();
+  // vCPU n has MPIDR Aff0 = n (Vcpu::init, the guest DT's cpu@n).
+  for (uint32_t i = 0; i < vm.vcpu_count(); ++i) config.mpidr[i] = i;
+  config.spi_count = kGuestSpis;
+  if (auto r = vm.vgic.init(config); !r.ok()) {
+    LOG_ERROR("vm {}: cannot configure its virtual GIC ({} vCPUs)", vm.name(), vm.vcpu_count());
+    return false;
+  }
+  for (uint32_t i = 0; i < vm.vcpu_count(); ++i) (void)vm.vgic.map_hw(i, kVtimerPpi, kVtimerPpi);
+  vm.gicd.attach(&vm.vgic);
+  vm.gicr.attach(&vm.vgic);
+  vm.has_vgic = true;
+  return true;
+}
+
+void vgic_vcpu_start(Vcpu& vcpu) {
+  if (!vcpu.vm().has_vgic) return;
+  asm volatile("msr ich_vmcr_el2, xzr\n\tmsr ich_ap0r0_el2, xzr\n\tmsr ich_ap1r0_el2, xzr");
+  const uint32_t n = list_register_count();
+  for (uint32_t i = 0; i < n; ++i) write_lr(i, 0);
+  vgic_flush_to_guest(vcpu);
+}
+
+void vgic_vcpu_stop(Vcpu& vcpu) {
+  if (!vcpu.vm().has_vgic) return;
+  vgic_sync_from_guest(vcpu);
+  const uint32_t n = list_register_count();
+  for (uint32_t i = 0; i < n; ++i) write_lr(i, 0);
+  write_ich_hcr(arch::IchHcrEl2::from_raw(0));
+  arch::isb();
+  if (vcpu.maintenance_active) {
+    gic_deactivate(kMaintenancePpi);
+    vcpu.maintenance_active = false;
+  }
+}
+
+void vgic_sync_from_guest(Vcpu& vcpu) {
+  Vm& vm = vcpu.vm();
+  if (!vm.has_vgic) return;
+  vcpu.vgic_dirty = true;
+  // Only this CPU loads and folds this vCPU's list registers (and reset()
+  // runs while no vCPU is in), so its count needs no lock.
+  if (vm.vgic.loaded_count(vcpu.index()) == 0) return;
+  std::array<vgic::VirqState, kMaxListRegisters> states{};
+  VgicLock lock(vm);
+  const uint32_t n = vm.vgic.loaded_count(vcpu.index());
+  for (uint32_t i = 0; i < n; ++i) states[i] = vgic::ich_lr_state(read_lr(i));
+  vm.vgic.fold_list_registers(vcpu.index(), std::span<const vgic::VirqState>(states.data(), n));
+}
+
+void vgic_flush_to_guest(Vcpu& vcpu) {
+  Vm& vm = vcpu.vm();
+  if (!vm.has_vgic) return;
+  vcpu.vgic_dirty = false;
+  apply_owed_deactivations(vcpu);
+  const uint32_t lrs = list_register_count();
+  std::array<vgic::Virq, kMaxListRegisters> virqs{};
+  std::array<vgic::HwDeactivation, 8> deactivations{};
+  size_t deactivation_count = 0;
+  vgic::LoadResult load;
+  uint32_t kicks = 0;
+  {
+    VgicLock lock(vm);
+    load = vm.vgic.load_list_registers(vcpu.index(), std::span<vgic::Virq>(virqs.data(), lrs));
+    kicks = vm.vgic.take_kicks();
+    deactivation_count = take_deactivations(vm, deactivations);
+  }
+  for (uint32_t i = 0; i < lrs; ++i) write_lr(i, i < load.loaded ? vgic::encode_ich_lr(virqs[i]) : 0);
+  write_ich_hcr(vgic::ich_hcr_for_entry(arch::IchHcrEl2::from_raw(0).with(arch::IchHcrEl2::en, true), load));
+  if (vcpu.maintenance_active) {
+    // The new list registers and ICH_HCR_EL2 decide the maintenance
+    // condition from here on (ISB: the writes take effect first).
+    arch::isb();
+    gic_deactivate(kMaintenancePpi);
+    vcpu.maintenance_active = false;
+  }
+  deliver_kicks(vcpu, kicks);
+  deliver_deactivations(vcpu, std::span<const vgic::HwDeactivation>(deactivations.data(), deactivation_count));
+  // More deactivations than one batch: the rest on the next entry (a kick
+  // to ourselves brings it soon).
+  if (deactivation_count == deactivations.size()) kick_cpu_of(vcpu);
+}
+
+void vgic_handle_irqs(Vcpu& vcpu) {
+  Vm& vm = vcpu.vm();
+  // A kick or a maintenance interrupt asks for exactly this: fold, and
+  // load again before resuming.
+  vgic_sync_from_guest(vcpu);
+  for (;;) {
+    const uint32_t intid = gic_acknowledge();
+    if (intid >= arch::gic::kFirstSpecialIntid) break;
+    if (intid == kVtimerPpi && vm.has_vgic) {
+      // EOImode 1: drop the priority, leave it active; the guest's
+      // deactivation of virtual PPI 27 (HW bit) deactivates it.
+      gic_priority_drop(intid);
+      ++vcpu.stats.vtimer_irqs;
+      VgicLock lock(vm);
+      (void)vm.vgic.set_line(vcpu.index(), kVtimerPpi, true);
+      continue;
+    }
+    if (intid == kMaintenancePpi) {
+      // Level-sensitive, and asserted until the list registers and
+      // ICH_HCR_EL2 change: deactivated only after the next load
+      // (vgic_flush_to_guest), or it would be pending again at once.
+      gic_priority_drop(intid);
+      vcpu.maintenance_active = true;
+      continue;
+    }
+    gic_priority_drop(intid);
+    gic_deactivate(intid);
+  }
+}
+
+ExitAction vgic_wfi_wait(Vcpu& vcpu) {
+  Vm& vm = vcpu.vm();
+  vgic_sync_from_guest(vcpu);
+  for (;;) {
+    vgic_handle_irqs(vcpu);
+    apply_owed_deactivations(vcpu);
+    if (vtimer_fired()) return ExitAction::kResume;
+    const arch::IchVmcrEl2 vmcr = read_vmcr();
+    std::optional<uint8_t> best;
+    {
+      VgicLock lock(vm);
+      best = vm.vgic.highest_pending_priority(vcpu.index());
+    }
+    if (vgic::wfi_wakes(best, vmcr)) return ExitAction::kResume;
+    if (vm.state() != VmState::kRunning) return ExitAction::kLeave;
+    // WFI, not WFE: a physical interrupt (the timer, a kick) wakes WFI even
+    // with PSTATE.I masked; WFE it would not. But while the forwarded timer
+    // PPI is still owed to the guest (physically active), the timer cannot
+    // interrupt: then WFE, bounded by the counter's event stream, keeps the
+    // timer-condition wake-up above working (kicks also SEV).
+    bool timer_owed;
+    {
+      VgicLock lock(vm);
+      timer_owed = vm.vgic.hw_owed(vcpu.index(), kVtimerPpi);
+    }
+    if (timer_owed) arch::wfe();
+    else arch::wfi();
+  }
+}
+
+bool vgic_trapped_sgi(Vcpu& vcpu, const arch::SysRegAccess& access, uint64_t value) {
+  Vm& vm = vcpu.vm();
+  if (!vm.has_vgic || access.is_read()) return false;
+  const auto reg = vgic::sgi_register_for(access.op0(), access.op1(), access.crn(), access.crm(), access.op2());
+  if (!reg.has_value()) return false;
+  vgic_sync_from_guest(vcpu);
+  VgicLock lock(vm);
+  vm.vgic.send_sgi_v3(vcpu.index(), arch::IccSgi1rEl1::from_raw(value), *reg);
+  return true;
+}
+
+void vgic_vm_reset(Vm& vm) {
+  if (!vm.has_vgic) return;
+  std::array<vgic::HwDeactivation, 8> batch{};
+  VgicLock lock(vm);
+  vm.vgic.reset();
+  vm.gicr.reset();
+  (void)vm.vgic.take_kicks();  // every vCPU is out; each loads afresh at its start
+  for (;;) {
+    const size_t n = vm.vgic.take_hw_deactivations(batch);
+    for (size_t i = 0; i < n; ++i) {
+      const vgic::HwDeactivation& d = batch[i];
+      if (d.vcpu < vm.vcpu_count() && d.pintid < 32)
+        vm.vcpu(d.vcpu).owed_ppi_deactivations.fetch_or(1u << d.pintid, std::memory_order_acq_rel);
+      else gic_deactivate(d.pintid);
+    }
+    if (n < batch.size()) break;
+  }
+}
+
+void vgic_kick_all(Vm& vm) {
+  if (!vm.has_vgic) return;
+  for (uint32_t i = 0; i < vm.vcpu_count(); ++i) kick_cpu_of(vm.vcpu(i));
+}
+
+}  // namespace lamina::hyp

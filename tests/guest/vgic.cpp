@@ -1,0 +1,293 @@
+// vgic: the virtual GICv3 as a bare-metal guest uses it (Arm IHI 0069 "GIC
+// Architecture Specification, GICv3 and GICv4"). The guest enables its
+// system-register CPU interface (ICC_SRE_EL1.SRE, ICC_PMR_EL1,
+// ICC_IGRPEN1_EL1), the Distributor (GICD_CTLR.ARE, EnableGrp1) and its own
+// Redistributor, found by GICR_TYPER.Affinity_Value as Linux's
+// gic_populate_rdist() does, and checks:
+//  - the EL1 virtual timer's PPI 27 wakes a WFI with PSTATE.I masked, is
+//    taken at the IRQ vector once PSTATE.I is cleared, ICC_IAR1_EL1 reads
+//    27, exactly once per arming, never before CNTV_CVAL; after the EOI it is
+//    neither pending nor active (GICR_ISPENDR0/ISACTIVER0), and the timer
+//    fires again when re-armed (which needs the physical interrupt lamina
+//    forwarded to have been deactivated by the guest's EOI: the HW bit);
+//  - the same while the vCPU runs with IRQs unmasked instead of waiting;
+//  - more interrupts pending at once than the virtual CPU interface has list
+//    registers (QEMU: 4): eight SGIs vCPU 0 sends itself with IRQs masked
+//    are each taken exactly once, in priority order (IHI 0069 "Interrupt
+//    prioritization": lower value first), once IRQs are unmasked;
+//  - an SGI from vCPU 0 (ICC_SGI1R_EL1, TargetList bit 1) reaches vCPU 1,
+//    once, with ICC_IAR1_EL1 = the SGI's INTID.
+#include "guest.hpp"
+
+extern const char kGuestName[] = "vgic";
+
+namespace {
+
+using namespace guest;
+
+// QEMU virt's GICv3 layout (hw/arm/virt.c), which lamina's guests get.
+constexpr uintptr_t kGicd = 0x08000000;
+constexpr uintptr_t kGicr = 0x080a0000;
+constexpr uintptr_t kGicrStride = 0x20000;  // RD_base + SGI_base
+constexpr uintptr_t kSgiBase = 0x10000;
+
+// GICD (IHI 0069 "The GIC Distributor register map").
+constexpr uintptr_t kGicdCtlr = 0x0000;
+constexpr uintptr_t kGicdTyper = 0x0004;
+constexpr uint32_t kCtlrEnableGrp1 = 1u << 1;  // DS == 1 layout: EnableGrp1
+constexpr uint32_t kCtlrAre = 1u << 4;
+// GICR RD_base / SGI_base (IHI 0069 "The GIC Redistributor register map").
+constexpr uintptr_t kGicrTyper = 0x0008;
+constexpr uintptr_t kGicrWaker = 0x0014;
+constexpr uint64_t kTyperLast = 1u << 4;
+constexpr uint32_t kWakerProcessorSleep = 1u << 1;
+constexpr uint32_t kWakerChildrenAsleep = 1u << 2;
+constexpr uintptr_t kIgroupr0 = 0x0080;
+constexpr uintptr_t kIsenabler0 = 0x0100;
+constexpr uintptr_t kIspendr0 = 0x0200;
+constexpr uintptr_t kIsactiver0 = 0x0300;
+constexpr uintptr_t kIpriorityr = 0x0400;
+
+constexpr uint32_t kVtimerIntid = 27;  // PPI 11
+constexpr uint32_t kSgiIntid = 1;
+constexpr uint8_t kPriority = 0x80;
+constexpr uint64_t kPmr = 0xf0;
+constexpr uint32_t kSpurious = 1023;
+
+// CNTV_CTL_EL0: ENABLE [0], IMASK [1], ISTATUS [2].
+constexpr uint64_t kTimerEnable = 1u << 0;
+// ICC_SRE_EL1: SRE [0], DFB [1], DIB [2].
+constexpr uint64_t kSre = 0x7;
+
+constexpr uint32_t kBurstFirst = 8;  // SGIs 8-15
+constexpr uint32_t kBurstCount = 8;
+
+struct CpuIrqs {
+  volatile uint32_t per_intid[32];
+  volatile uint32_t order[16];
+  volatile uint32_t order_count;
+  volatile uint32_t count;
+  volatile uint32_t last_intid;
+  volatile uint32_t timer_count;
+  volatile uint32_t sgi_count;
+  volatile uint32_t other_count;
+  volatile uint64_t taken_at;
+};
+CpuIrqs g_irqs[GUEST_MAX_CPUS];
+volatile uint32_t g_cpu1_ready;
+volatile uint32_t g_cpu1_done;
+volatile uintptr_t g_cpu1_rd;
+
+void irq_handler(Frame*) {
+  CpuIrqs& me = g_irqs[cpu_index()];
+  const uint64_t iar = GUEST_READ_SYSREG(S3_0_C12_C12_0);  // ICC_IAR1_EL1
+  const auto intid = static_cast<uint32_t>(iar & 0xffffff);
+  if (intid == kSpurious) return;
+  me.count = me.count + 1;
+  me.last_intid = intid;
+  if (intid < 32) me.per_intid[intid] = me.per_intid[intid] + 1;
+  if (me.order_count < 16) {
+    me.order[me.order_count] = intid;
+    me.order_count = me.order_count + 1;
+  }
+  if (intid == kVtimerIntid) {
+    me.taken_at = counter();
+    me.timer_count = me.timer_count + 1;
+    // Quiet the source before the EOI, as a timer driver does.
+    GUEST_WRITE_SYSREG(cntv_ctl_el0, 0);
+    isb();
+  } else if (intid == kSgiIntid) {
+    me.sgi_count = me.sgi_count + 1;
+  } else if (intid >= kBurstFirst && intid < kBurstFirst + kBurstCount) {
+  } else {
+    me.other_count = me.other_count + 1;
+  }
+  GUEST_WRITE_SYSREG(S3_0_C12_C12_1, iar);  // ICC_EOIR1_EL1 (EOImode 0: also deactivates)
+  isb();
+}
+
+uint64_t affinity_of(uint64_t mpidr) {
+  return bits(mpidr, 7, 0) | (bits(mpidr, 15, 8) << 8) | (bits(mpidr, 23, 16) << 16) | (bits(mpidr, 39, 32) << 24);
+}
+
+// This CPU's Redistributor: the frame whose GICR_TYPER.Affinity_Value is
+// its affinity; the scan stops at GICR_TYPER.Last.
+uintptr_t find_redistributor() {
+  const uint64_t want = affinity_of(GUEST_READ_SYSREG(mpidr_el1));
+  for (uintptr_t rd = kGicr;; rd += kGicrStride) {
+    const uint64_t typer = mmio_read64(rd + kGicrTyper);
+    if (bits(typer, 63, 32) == want) return rd;
+    if ((typer & kTyperLast) != 0 || rd - kGicr > 64 * kGicrStride) return 0;
+  }
+}
+
+// The CPU interface and this CPU's Redistributor, with `enable` (a mask of
+// INTIDs 0-31) enabled in Group 1 at kPriority.
+bool enable_cpu(uintptr_t rd, uint32_t enable) {
+  GUEST_WRITE_SYSREG(S3_0_C12_C12_5, kSre);  // ICC_SRE_EL1
+  isb();
+  if ((GUEST_READ_SYSREG(S3_0_C12_C12_5) & 1) == 0) return false;
+  mmio_write32(rd + kGicrWaker, mmio_read32(rd + kGicrWaker) & ~kWakerProcessorSleep);
+  for (int i = 0; i < 1000 && (mmio_read32(rd + kGicrWaker) & kWakerChildrenAsleep) != 0; ++i) {
+  }
+  mmio_write32(rd + kSgiBase + kIgroupr0, 0xffffffff);
+  for (uint32_t intid = 0; intid < 32; ++intid)
+    if ((enable >> intid) & 1) mmio_write8(rd + kSgiBase + kIpriorityr + intid, kPriority);
+  mmio_write32(rd + kSgiBase + kIsenabler0, enable);
+  GUEST_WRITE_SYSREG(S3_0_C4_C6_0, kPmr);   // ICC_PMR_EL1
+  GUEST_WRITE_SYSREG(S3_0_C12_C12_3, 0);    // ICC_BPR1_EL1
+  GUEST_WRITE_SYSREG(S3_0_C12_C12_7, 1);    // ICC_IGRPEN1_EL1
+  isb();
+  return true;
+}
+
+void arm_timer(uint64_t cval) {
+  GUEST_WRITE_SYSREG(cntv_ctl_el0, 0);
+  GUEST_WRITE_SYSREG(cntv_cval_el0, cval);
+  GUEST_WRITE_SYSREG(cntv_ctl_el0, kTimerEnable);
+  isb();
+}
+
+void unmask_irqs() { asm volatile("msr daifclr, #2\n\tisb" ::: "memory"); }
+void mask_irqs() { asm volatile("msr daifset, #2\n\tisb" ::: "memory"); }
+
+void check_idle(const char* tag, uintptr_t rd) {
+  check_eq(name("vgic.%s.not-pending", tag), mmio_read32(rd + kSgiBase + kIspendr0) & (1u << kVtimerIntid), 0);
+  check_eq(name("vgic.%s.not-active", tag), mmio_read32(rd + kSgiBase + kIsactiver0) & (1u << kVtimerIntid), 0);
+}
+
+}  // namespace
+
+void guest_secondary(unsigned cpu, uint64_t, const EntryState&) {
+  if (cpu != 1) return;
+  const uintptr_t rd = find_redistributor();
+  g_cpu1_rd = rd;
+  if (rd == 0 || !enable_cpu(rd, 1u << kSgiIntid)) {
+    g_cpu1_ready = 2;
+    sev();
+    return;
+  }
+  dsb_sy();
+  g_cpu1_ready = 1;
+  sev();
+  unmask_irqs();
+  const uint64_t deadline = counter() + us_to_ticks(2000000);
+  while (g_irqs[1].sgi_count == 0 && counter() < deadline) wfi();
+  mask_irqs();
+  // Anything else that arrives within a moment counts too (a duplicate).
+  delay_us(1000);
+  unmask_irqs();
+  delay_us(1000);
+  mask_irqs();
+  dsb_sy();
+  g_cpu1_done = 1;
+  sev();
+}
+
+int guest_main() {
+  set_irq_handler(irq_handler);
+  const uint64_t pfr0 = GUEST_READ_SYSREG(id_aa64pfr0_el1);
+  check_eq("vgic.id_aa64pfr0.gic", bits(pfr0, 27, 24), 1);
+
+  // Distributor: affinity routing (RAO in lamina's model) and Group 1.
+  mmio_write32(kGicd + kGicdCtlr, kCtlrAre | kCtlrEnableGrp1);
+  check_eq("vgic.gicd-ctlr", mmio_read32(kGicd + kGicdCtlr) & (kCtlrAre | kCtlrEnableGrp1),
+           kCtlrAre | kCtlrEnableGrp1);
+  info("GICD_TYPER 0x%x", mmio_read32(kGicd + kGicdTyper));
+
+  const uintptr_t rd = find_redistributor();
+  check_eq("vgic.redistributor.cpu0", rd, kGicr);
+  if (rd == 0) return 0;
+  check("vgic.cpu-interface.sre", enable_cpu(rd, 1u << kVtimerIntid), "ICC_SRE_EL1.SRE reads 0");
+  check_eq("vgic.waker.awake", mmio_read32(rd + kGicrWaker) & (kWakerProcessorSleep | kWakerChildrenAsleep), 0);
+  check_eq("vgic.ppi27.enabled", mmio_read32(rd + kSgiBase + kIsenabler0) & (1u << kVtimerIntid),
+           1u << kVtimerIntid);
+
+  // 1. WFI with PSTATE.I masked wakes for the pending timer interrupt,
+  //    which is taken as soon as PSTATE.I is cleared; three armings.
+  for (unsigned round = 0; round < 3; ++round) {
+    const uint32_t before = g_irqs[0].timer_count;
+    const uint64_t cval = counter() + us_to_ticks(2000);
+    arm_timer(cval);
+    const uint64_t deadline = cval + us_to_ticks(1000000);
+    while (g_irqs[0].timer_count == before && counter() < deadline) {
+      wfi();
+      unmask_irqs();
+      mask_irqs();
+    }
+    const char* tag = name("wfi%u", round);
+    check_eq(name("vgic.%s.timer-irqs", tag), g_irqs[0].timer_count - before, 1);
+    check_eq(name("vgic.%s.intid", tag), g_irqs[0].last_intid, kVtimerIntid);
+    check(name("vgic.%s.not-early", tag), g_irqs[0].taken_at >= cval, "taken at 0x%lx, CVAL 0x%lx",
+          static_cast<uint64_t>(g_irqs[0].taken_at), cval);
+    check_idle(tag, rd);
+  }
+
+  // 2. Running with IRQs unmasked (WFE, which the hypervisor does not
+  //    trap): the interrupt arrives without a WFI exit.
+  {
+    const uint32_t before = g_irqs[0].timer_count;
+    const uint64_t cval = counter() + us_to_ticks(2000);
+    arm_timer(cval);
+    unmask_irqs();
+    wait_until([&] { return g_irqs[0].timer_count != before; }, 1000000);
+    delay_us(5000);  // a second delivery would show here
+    mask_irqs();
+    check_eq("vgic.running.timer-irqs", g_irqs[0].timer_count - before, 1);
+    check_idle("running", rd);
+  }
+  check_eq("vgic.cpu0.other-irqs", g_irqs[0].other_count, 0);
+
+  // 3. A burst: SGIs 8-15 to itself with IRQs masked, priorities 0xb8 down
+  //    to 0x80 (so the highest INTID is the most urgent), then unmasked.
+  {
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < kBurstCount; ++i) {
+      const uint32_t intid = kBurstFirst + i;
+      mmio_write8(rd + kSgiBase + kIpriorityr + intid, static_cast<uint8_t>(0xb8 - 8 * i));
+      mask |= 1u << intid;
+    }
+    mmio_write32(rd + kSgiBase + kIsenabler0, mask);
+    g_irqs[0].order_count = 0;
+    for (uint32_t i = 0; i < kBurstCount; ++i) {
+      // ICC_SGI1R_EL1: INTID [27:24], TargetList bit 0 (this vCPU, Aff0 0).
+      GUEST_WRITE_SYSREG(S3_0_C12_C11_5, (uint64_t{kBurstFirst + i} << 24) | 1u);
+    }
+    isb();
+    check_eq("vgic.burst.pending", mmio_read32(rd + kSgiBase + kIspendr0) & mask, mask);
+    unmask_irqs();
+    wait_until([] { return g_irqs[0].order_count >= kBurstCount; }, 1000000);
+    delay_us(2000);
+    mask_irqs();
+    for (uint32_t i = 0; i < kBurstCount; ++i)
+      check_eq(name("vgic.burst.sgi%u.once", kBurstFirst + i), g_irqs[0].per_intid[kBurstFirst + i], 1);
+    check_eq("vgic.burst.count", g_irqs[0].order_count, kBurstCount);
+    bool ordered = true;
+    for (uint32_t i = 0; i < kBurstCount && i < g_irqs[0].order_count; ++i)
+      ordered = ordered && g_irqs[0].order[i] == kBurstFirst + kBurstCount - 1 - i;
+    check("vgic.burst.priority-order", ordered, "taken: %u %u %u %u %u %u %u %u", g_irqs[0].order[0],
+          g_irqs[0].order[1], g_irqs[0].order[2], g_irqs[0].order[3], g_irqs[0].order[4], g_irqs[0].order[5],
+          g_irqs[0].order[6], g_irqs[0].order[7]);
+    check_eq("vgic.burst.none-left", mmio_read32(rd + kSgiBase + kIspendr0) & mask, 0);
+  }
+
+  // 4. SGI 1 from vCPU 0 to vCPU 1.
+  if (fdt_cpu_count(dtb()) >= 2) {
+    const int64_t on = psci_call(Conduit::kHvc, psci::kCpuOn64, target_cpu(1), secondary_entry_address(), 0);
+    check_eq("vgic.sgi.cpu-on", static_cast<uint64_t>(on), static_cast<uint64_t>(psci::kSuccess));
+    wait_until([] { return g_cpu1_ready != 0; }, 2000000);
+    check_eq("vgic.sgi.cpu1-ready", g_cpu1_ready, 1);
+    check_eq("vgic.redistributor.cpu1", g_cpu1_rd, kGicr + kGicrStride);
+    // ICC_SGI1R_EL1: INTID [27:24], Aff1 [23:16] 0, TargetList [15:0] bit 1.
+    const uint64_t sgi1r = (uint64_t{kSgiIntid} << 24) | (1u << 1);
+    GUEST_WRITE_SYSREG(S3_0_C12_C11_5, sgi1r);
+    isb();
+    wait_until([] { return g_cpu1_done != 0; }, 4000000);
+    check_eq("vgic.sgi.cpu1-done", g_cpu1_done, 1);
+    check_eq("vgic.sgi.received-once", g_irqs[1].sgi_count, 1);
+    check_eq("vgic.sgi.intid", g_irqs[1].last_intid, kSgiIntid);
+    check_eq("vgic.sgi.cpu1-other-irqs", g_irqs[1].other_count, 0);
+    check_eq("vgic.sgi.not-to-sender", g_irqs[0].sgi_count, 0);
+  }
+  return 0;
+}
