@@ -1,6 +1,7 @@
 // WFI (HCR_EL2.TWI): the vCPU has nothing to do until an interrupt would
-// wake it. Without a virtual interrupt controller yet (issue 5) the one
-// source is its virtual timer: WFI returns once the timer condition holds
+// wake it. A VM with a virtual GIC waits in hyp/vgic_el2 (vgic_wfi_wait).
+// Without one (a GICv2 host, for now) the one wake-up source is the
+// virtual timer: WFI returns once the timer condition holds
 // (DDI 0487 K.a D12.2.4 "The timer condition": ENABLE, not IMASK,
 // ISTATUS), and WFI's wake-up does not depend on PSTATE.I. Meanwhile the
 // physical CPU sleeps in WFE: the counter's event stream (CNTHCTL_EL2)
