@@ -18,17 +18,10 @@ struct LineBuffer {
 LineBuffer g_lines[kMaxVms];
 size_t g_vm_count = 1;
 
-class ConsoleGuard {
+// The console lock for one scope (lines from every CPU stay whole).
+class ConsoleGuard : public SpinLockGuard {
  public:
-  ConsoleGuard() : held_(console::lock().lock(this_cpu().index)) {}
-  ~ConsoleGuard() {
-    if (held_) console::lock().unlock();
-  }
-  ConsoleGuard(const ConsoleGuard&) = delete;
-  ConsoleGuard& operator=(const ConsoleGuard&) = delete;
-
- private:
-  bool held_;
+  ConsoleGuard() : SpinLockGuard(console::lock(), this_cpu().index) {}
 };
 
 void write_line(const Vm& vm, LineBuffer& line) {

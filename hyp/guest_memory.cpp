@@ -12,12 +12,10 @@ namespace {
 
 SpinLock g_frames_lock;
 
-struct FramesGuard {
-  FramesGuard() : held(g_frames_lock.lock(this_cpu().index)) {}
-  ~FramesGuard() {
-    if (held) g_frames_lock.unlock();
-  }
-  bool held;
+// The frame allocator's lock for one scope.
+class FramesGuard : public SpinLockGuard {
+ public:
+  FramesGuard() : SpinLockGuard(g_frames_lock, this_cpu().index) {}
 };
 
 Result<mm::PhysAddr, mm::Error> alloc_ram(void* /*context*/, uint64_t frames, uint64_t align_frames) {

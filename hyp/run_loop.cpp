@@ -21,20 +21,16 @@ std::atomic<bool> g_assignment_done{false};
 // stop or reset of the VM cannot cross it.
 bool take_start_request(Vcpu& v) {
   Vm& vm = v.vm();
-  const bool locked = vm.lock.lock(this_cpu().index);
-  bool start = false;
-  if (v.start_pending.exchange(false, std::memory_order_acq_rel)) {
-    if (vm.state() == VmState::kRunning) {
-      v.reset(v.start_entry, v.start_context);
-      if (v.index() != 0 || vm.psci.state(0) == PsciPowerState::kOnPending) (void)vm.psci.vcpu_started(v.index());
-      vm.vcpu_entered();
-      start = true;
-    } else {
-      (void)vm.psci.cancel_start(v.index());
-    }
+  const SpinLockGuard guard(vm.lock, this_cpu().index);
+  if (!v.start_pending.exchange(false, std::memory_order_acq_rel)) return false;
+  if (vm.state() != VmState::kRunning) {
+    (void)vm.psci.cancel_start(v.index());
+    return false;
   }
-  if (locked) vm.lock.unlock();
-  return start;
+  v.reset(v.start_entry, v.start_context);
+  if (v.index() != 0 || vm.psci.state(0) == PsciPowerState::kOnPending) (void)vm.psci.vcpu_started(v.index());
+  vm.vcpu_entered();
+  return true;
 }
 
 void run_vcpu(PerCpu& cpu, Vcpu& v) {

@@ -85,18 +85,9 @@ arch::IchVmcrEl2 read_vmcr() {
 void write_ich_hcr(arch::IchHcrEl2 hcr) { asm volatile("msr ich_hcr_el2, %0" ::"r"(hcr.raw())); }
 
 // The vGIC lock of `vm`, held for one scope.
-class VgicLock {
+class VgicLock : public SpinLockGuard {
  public:
-  explicit VgicLock(Vm& vm) : vm_(vm), locked_(vm.vgic_lock.lock(this_cpu().index)) {}
-  ~VgicLock() {
-    if (locked_) vm_.vgic_lock.unlock();
-  }
-  VgicLock(const VgicLock&) = delete;
-  VgicLock& operator=(const VgicLock&) = delete;
-
- private:
-  Vm& vm_;
-  bool locked_;
+  explicit VgicLock(Vm& vm) : SpinLockGuard(vm.vgic_lock, this_cpu().index) {}
 };
 
 // The SGI exits a running vCPU and wakes a WFI wait; the SEV wakes a wait

@@ -22,23 +22,15 @@ void set_exit_stats_enabled(bool enabled) { g_stats_enabled = enabled; }
 
 Result<uint64_t, mm::Error> Vm::fault_in(mm::IntermediatePhysAddr ipa) {
   const RamBlock block = TRY(ram.block_for(ipa));
-  const uint32_t me = this_cpu().index;
-  if (!lock.lock(me)) return Err{mm::Error::kBusy};
-  uint64_t mapped = 0;
-  if (state() == VmState::kRunning) {
-    // Another vCPU may have mapped the block since this one faulted: the
-    // map then finds the same leaf and leaves it alone (mm/stage2.cpp), so
-    // the others never see it broken.
-    scrub_guest_ram(*this, block.ipa, block.size);
-    auto r = stage2.map(block.ipa, block.pa, block.size, mm::kS2GuestRam);
-    if (!r.ok()) {
-      lock.unlock();
-      return Err{r.error()};
-    }
-    mapped = block.size;
-  }
-  lock.unlock();
-  return mapped;
+  SpinLockGuard guard(lock, this_cpu().index);
+  if (!guard.held()) return Err{mm::Error::kBusy};
+  if (state() != VmState::kRunning) return uint64_t{0};
+  // Another vCPU may have mapped the block since this one faulted: the map
+  // then finds the same leaf and leaves it alone (mm/stage2.cpp), so the
+  // others never see it broken.
+  scrub_guest_ram(*this, block.ipa, block.size);
+  TRY(stage2.map(block.ipa, block.pa, block.size, mm::kS2GuestRam));
+  return block.size;
 }
 
 void Vm::unmap_all() {
@@ -51,39 +43,33 @@ void Vm::unmap_all() {
 }
 
 void Vm::begin_stop(const char* reason) {
-  const uint32_t me = this_cpu().index;
-  const bool locked = lock.lock(me);
+  const SpinLockGuard guard(lock, this_cpu().index);
   const VmState s = state();
   if (s == VmState::kRunning || s == VmState::kResetting) {
     stop_reason_ = reason;
     state_.store(VmState::kStopping, std::memory_order_release);
     unmap_all();
   }
-  if (locked) lock.unlock();
 }
 
 void Vm::begin_reset() {
-  const uint32_t me = this_cpu().index;
-  const bool locked = lock.lock(me);
+  const SpinLockGuard guard(lock, this_cpu().index);
   if (state() == VmState::kRunning) {
     state_.store(VmState::kResetting, std::memory_order_release);
     unmap_all();
   }
-  if (locked) lock.unlock();
 }
 
 void Vm::vcpu_entered() { ++active_vcpus_; }  // under `lock` (see run loop)
 
 void Vm::vcpu_left(Vcpu& vcpu) {
-  const uint32_t me = this_cpu().index;
-  const bool locked = lock.lock(me);
+  const SpinLockGuard guard(lock, this_cpu().index);
   vcpu.save();
   --active_vcpus_;
   if (active_vcpus_ == 0) {
     if (state() == VmState::kStopping) finish_stop();
     else if (state() == VmState::kResetting) finish_reset();
   }
-  if (locked) lock.unlock();
 }
 
 void Vm::finish_stop() {

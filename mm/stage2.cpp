@@ -161,19 +161,9 @@ constexpr Error kLockReentered = Error::kBusy;
 }  // namespace
 
 // The per-VM lock for one operation (see the file comment on re-entry).
-class Stage2::Guard {
+class Stage2::Guard : public SpinLockGuard {
  public:
-  explicit Guard(SpinLock& lock) : lock_(lock), held_(lock.lock(s2ops::current_cpu())) {}
-  Guard(const Guard&) = delete;
-  Guard& operator=(const Guard&) = delete;
-  ~Guard() {
-    if (held_) lock_.unlock();
-  }
-  [[nodiscard]] bool held() const { return held_; }
-
- private:
-  SpinLock& lock_;
-  bool held_;
+  explicit Guard(SpinLock& lock) : SpinLockGuard(lock, s2ops::current_cpu()) {}
 };
 
 struct Stage2::Impl {

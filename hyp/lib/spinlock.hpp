@@ -56,4 +56,23 @@ class SpinLock {
   std::atomic<uint32_t> owner_{kUnowned};
 };
 
+// Holds a SpinLock for one scope. If `owner` already holds it (a CPU that
+// re-enters, e.g. while reporting a crash), held() is false and nothing is
+// unlocked at the end: the caller decides whether that is an error.
+class SpinLockGuard {
+ public:
+  SpinLockGuard(SpinLock& lock, uint32_t owner) : lock_(lock), held_(lock.lock(owner)) {}
+  ~SpinLockGuard() {
+    if (held_) lock_.unlock();
+  }
+  SpinLockGuard(const SpinLockGuard&) = delete;
+  SpinLockGuard& operator=(const SpinLockGuard&) = delete;
+
+  [[nodiscard]] bool held() const { return held_; }
+
+ private:
+  SpinLock& lock_;
+  bool held_;
+};
+
 }  // namespace lamina
