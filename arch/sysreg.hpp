@@ -14,6 +14,7 @@
 
 #include "arch/esr.hpp"
 #include "arch/regs/cnthctl_el2.hpp"
+#include "arch/regs/cntv_ctl_el0.hpp"
 #include "arch/regs/cptr_el2.hpp"
 #include "arch/regs/el1_regs.hpp"
 #include "arch/regs/hcr_el2.hpp"
@@ -76,6 +77,7 @@ LAMINA_BIND_SYSREG(SpEl0, "sp_el0")
 LAMINA_BIND_SYSREG(CurrentEl, "CurrentEL")
 LAMINA_BIND_SYSREG(CntfrqEl0, "cntfrq_el0")
 LAMINA_BIND_SYSREG(CntpctEl0, "cntpct_el0")
+LAMINA_BIND_SYSREG(CntvCtlEl0, "cntv_ctl_el0")
 LAMINA_BIND_SYSREG(IdAa64Mmfr0, "id_aa64mmfr0_el1")
 LAMINA_BIND_SYSREG(IdAa64Mmfr1, "id_aa64mmfr1_el1")
 LAMINA_BIND_SYSREG(IdAa64Mmfr2, "id_aa64mmfr2_el1")

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "arch/esr.hpp"
+#include "arch/sysreg.hpp"
 #include "arch/regs/pstate.hpp"
 #include "hyp/vcpu.hpp"
 
@@ -40,6 +41,12 @@ enum class ExitAction : uint8_t {
 [[nodiscard]] ExitAction handle_hvc_smc(Vcpu& vcpu, arch::EsrEl2 esr);
 [[nodiscard]] ExitAction handle_sysreg(Vcpu& vcpu, arch::EsrEl2 esr);
 [[nodiscard]] ExitAction handle_wfx(Vcpu& vcpu, arch::EsrEl2 esr);
+// The running vCPU's virtual timer asserts its interrupt (its CNTV_CTL_EL0
+// is live in this CPU).
+[[nodiscard]] inline bool vtimer_interrupt_asserted() {
+  return arch::read<arch::CntvCtlEl0>().interrupt_asserted();
+}
+
 // Idles until the vCPU has something to do (WFI, PSCI CPU_SUSPEND).
 [[nodiscard]] ExitAction handle_wfi_wait(Vcpu& vcpu);
 

@@ -14,20 +14,6 @@
 
 namespace lamina::hyp {
 
-namespace {
-
-constexpr uint64_t kCntvCtlEnable = 1u << 0;
-constexpr uint64_t kCntvCtlImask = 1u << 1;
-constexpr uint64_t kCntvCtlIstatus = 1u << 2;
-
-bool vtimer_fired() {
-  uint64_t ctl;
-  asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
-  return (ctl & (kCntvCtlEnable | kCntvCtlImask | kCntvCtlIstatus)) == (kCntvCtlEnable | kCntvCtlIstatus);
-}
-
-}  // namespace
-
 ExitAction handle_wfx(Vcpu& vcpu, arch::EsrEl2 esr) {
   ++vcpu.stats.wfi;
   skip_instruction(vcpu, esr);
@@ -36,7 +22,7 @@ ExitAction handle_wfx(Vcpu& vcpu, arch::EsrEl2 esr) {
 
 ExitAction handle_wfi_wait(Vcpu& vcpu) {
   if (vcpu.vm().has_vgic) return vgic_wfi_wait(vcpu);
-  while (!vtimer_fired()) {
+  while (!vtimer_interrupt_asserted()) {
     if (vcpu.vm().state() != VmState::kRunning) return ExitAction::kLeave;
     arch::wfe();
   }

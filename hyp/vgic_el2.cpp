@@ -134,17 +134,6 @@ void deliver_kicks(Vcpu& self, uint32_t kicks) {
   }
 }
 
-// DDI 0487 K.a D12.2.4 "The timer condition": ENABLE, not IMASK, ISTATUS.
-constexpr uint64_t kCntvCtlEnable = 1u << 0;
-constexpr uint64_t kCntvCtlImask = 1u << 1;
-constexpr uint64_t kCntvCtlIstatus = 1u << 2;
-
-bool vtimer_fired() {
-  uint64_t ctl;
-  asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
-  return (ctl & (kCntvCtlEnable | kCntvCtlImask | kCntvCtlIstatus)) == (kCntvCtlEnable | kCntvCtlIstatus);
-}
-
 }  // namespace
 
 bool vgic_create(Vm& vm) {
@@ -269,7 +258,7 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
   for (;;) {
     vgic_handle_irqs(vcpu);
     apply_owed_deactivations(vcpu);
-    if (vtimer_fired()) return ExitAction::kResume;
+    if (vtimer_interrupt_asserted()) return ExitAction::kResume;
     const arch::IchVmcrEl2 vmcr = read_vmcr();
     std::optional<uint8_t> best;
     {

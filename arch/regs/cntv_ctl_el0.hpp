@@ -1,0 +1,24 @@
+// CNTV_CTL_EL0, Counter-timer Virtual Timer Control. DDI 0487 K.a D23.8
+// "CNTV_CTL_EL0".
+#pragma once
+
+#include "arch/regs/register.hpp"
+
+namespace lamina::arch {
+
+#define LAMINA_CNTV_CTL_EL0_FIELDS(X) \
+  X(enable, 0, 0, bool)               \
+  X(imask, 1, 1, bool)                \
+  X(istatus, 2, 2, bool)
+
+struct CntvCtlEl0 : RegisterValue<CntvCtlEl0> {
+  LAMINA_REGISTER_BODY(CntvCtlEl0, "CNTV_CTL_EL0", 0, 0, LAMINA_CNTV_CTL_EL0_FIELDS)
+
+  // The timer asserts its interrupt: enabled, the condition met (ISTATUS),
+  // and not masked (DDI 0487 K.a D12.2.4 "The timer condition").
+  [[nodiscard]] constexpr bool interrupt_asserted() const {
+    return get(enable) && get(istatus) && !get(imask);
+  }
+};
+
+}  // namespace lamina::arch
