@@ -29,10 +29,6 @@ namespace lamina::hyp {
 class Vm;
 class Vcpu;
 
-// Guest IPA layout of the vGIC, as QEMU virt (hw/arm/virt.c memmap).
-inline constexpr uint64_t kGuestGicdBase = 0x0800'0000;
-inline constexpr uint64_t kGuestGicdSize = 0x1'0000;
-inline constexpr uint64_t kGuestGicrBase = 0x080a'0000;
 // SPIs the vGIC offers (INTIDs 32-95: the PL011's SPI 1 and room for
 // passthrough devices later).
 inline constexpr uint32_t kGuestSpis = 64;

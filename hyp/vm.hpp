@@ -27,6 +27,7 @@
 #include "hyp/vgic/vgic_state.hpp"
 #include "hyp/vgic/vgic_v3_dist.hpp"
 #include "hyp/vgic/vgic_v3_redist.hpp"
+#include "hyp/vm/guest_dtb.hpp"
 #include "hyp/vm/guest_payload.hpp"
 #include "hyp/vm/guest_ram.hpp"
 #include "hyp/vm/vm_description.hpp"
@@ -34,10 +35,10 @@
 
 namespace lamina::hyp {
 
-inline constexpr mm::IntermediatePhysAddr kGuestRamBase{0x4000'0000};
-inline constexpr mm::IntermediatePhysAddr kGuestUartBase{0x0900'0000};
-inline constexpr uint32_t kGuestUartSpi = 1;
-inline constexpr uint64_t kDeviceWindow = 0x1000;
+// The guest platform's layout is QEMU virt's (hyp/vm/guest_dtb.hpp).
+inline constexpr mm::IntermediatePhysAddr kGuestRamBase = qemu_virt::kRamBase;
+inline constexpr mm::IntermediatePhysAddr kGuestUartBase = qemu_virt::kPl011Base;
+inline constexpr uint32_t kGuestUartSpi = qemu_virt::kPl011Spi;
 
 enum class VmState : uint8_t { kRunning, kStopping, kResetting, kStopped };
 

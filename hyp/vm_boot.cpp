@@ -50,7 +50,7 @@ bool uart_rx(void* context, uint8_t* byte) {
 }
 
 bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter,
-              uint64_t size = kDeviceWindow, bool vgic = false) {
+              uint64_t size, bool vgic = false) {
   if (vm.mmio_count == Vm::kMaxMmioRegions) return false;
   vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, vgic};
   return true;
@@ -73,7 +73,7 @@ bool map_all_ram(Vm& vm) {
   return true;
 }
 
-bool build_dtb(Vm& vm, const VmDescription& d, const Platform& platform, const void* host_fdt) {
+bool build_dtb(Vm& vm, const VmDescription& d, const void* host_fdt) {
   GuestDtbSpec spec;
   spec.ram_base = kGuestRamBase;
   spec.ram_size = d.memory_bytes;
@@ -86,12 +86,11 @@ bool build_dtb(Vm& vm, const VmDescription& d, const Platform& platform, const v
   if (auto timer = host_timer_interrupts(host_fdt); timer.ok()) spec.timer = timer.value();
   spec.has_test_device = d.has_test_device;
   spec.test_device = d.test_device;
-  (void)platform;
   if (gic_host_ready()) {
     spec.gic.version = GicVersion::kV3;
-    spec.gic.distributor = mm::IntermediatePhysAddr(kGuestGicdBase);
-    spec.gic.distributor_size = kGuestGicdSize;
-    spec.gic.redistributors = mm::IntermediatePhysAddr(kGuestGicrBase);
+    spec.gic.distributor = qemu_virt::kGicdBase;
+    spec.gic.distributor_size = qemu_virt::kGicdSize;
+    spec.gic.redistributors = qemu_virt::kGicrBase;
     spec.gic.redistributors_size = vgic::VgicV3Redistributors::region_size(d.vcpus);
   }
 
@@ -115,7 +114,7 @@ bool build_dtb(Vm& vm, const VmDescription& d, const Platform& platform, const v
 }
 
 // Everything but the vCPUs' CPUs; false (after a message) refuses the VM.
-bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const void* host_fdt,
+bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
                const CpuFeatures& features, const HostSecurity& host) {
   vm.desc = d;
   const unsigned ipa_bits = d.ipa_bits != 0 ? d.ipa_bits : default_ipa_bits(features);
@@ -133,14 +132,14 @@ bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const v
     return false;
   }
   if (d.has_test_device &&
-      (ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestRamBase.value(), d.memory_bytes) ||
-       ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestUartBase.value(), kDeviceWindow))) {
+      (ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, kGuestRamBase.value(), d.memory_bytes) ||
+       ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, kGuestUartBase.value(), kGuestPl011Size))) {
     LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its RAM or its UART", d.name, d.test_device.value());
     return false;
   }
   if (d.has_test_device && gic_host_ready() &&
-      (ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestGicdBase, kGuestGicdSize) ||
-       ranges_overlap(d.test_device.value(), kDeviceWindow, kGuestGicrBase,
+      (ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, qemu_virt::kGicdBase.value(), qemu_virt::kGicdSize) ||
+       ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, qemu_virt::kGicrBase.value(),
                       vgic::VgicV3Redistributors::region_size(d.vcpus)))) {
     LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its virtual GIC", d.name, d.test_device.value());
     return false;
@@ -192,17 +191,18 @@ bool create_vm(Vm& vm, const VmDescription& d, const Platform& platform, const v
   __builtin_memset(words, 0, bitmap_bytes);
   vm.ram.set_scrub_bitmap(words);
 
-  if (!build_dtb(vm, d, platform, host_fdt)) return false;
+  if (!build_dtb(vm, d, host_fdt)) return false;
 
   vm.uart_poll_interval = arch::read<arch::CntfrqEl0>().value() / kRxPollsPerSecond;
   vm.uart.attach(uart_tx, uart_rx, &vm);
-  if (!add_mmio(vm, kGuestUartBase, &vm.uart, &ExitStats::mmio_uart)) return false;
-  if (d.has_test_device && !add_mmio(vm, d.test_device, &vm.test_device, &ExitStats::mmio_test)) return false;
+  if (!add_mmio(vm, kGuestUartBase, &vm.uart, &ExitStats::mmio_uart, kGuestPl011Size)) return false;
+  if (d.has_test_device && !add_mmio(vm, d.test_device, &vm.test_device, &ExitStats::mmio_test, kGuestTestDeviceSize))
+    return false;
   if (gic_host_ready()) {
     if (!vgic_create(vm)) return false;
-    if (!add_mmio(vm, mm::IntermediatePhysAddr(kGuestGicdBase), &vm.gicd, &ExitStats::mmio_gic, kGuestGicdSize,
+    if (!add_mmio(vm, qemu_virt::kGicdBase, &vm.gicd, &ExitStats::mmio_gic, qemu_virt::kGicdSize,
                   true) ||
-        !add_mmio(vm, mm::IntermediatePhysAddr(kGuestGicrBase), &vm.gicr, &ExitStats::mmio_gic,
+        !add_mmio(vm, qemu_virt::kGicrBase, &vm.gicr, &ExitStats::mmio_gic,
                   vgic::VgicV3Redistributors::region_size(d.vcpus), true))
       return false;
   }
@@ -255,7 +255,7 @@ bool create_vms(const VmDescriptions& descs, const Platform& platform, const voi
   for (size_t i = 0; i < descs.count; ++i) {
     Vm& vm = g_vms[g_vm_count];
     vm.index = static_cast<uint32_t>(g_vm_count);
-    if (!create_vm(vm, descs.vms[i], platform, host_fdt, features, host)) {
+    if (!create_vm(vm, descs.vms[i], host_fdt, features, host)) {
       LOG_ERROR("vm {}: not started", descs.vms[i].name);
       continue;
     }

@@ -41,6 +41,9 @@ namespace qemu_virt {
 inline constexpr mm::IntermediatePhysAddr kRamBase{0x4000'0000};
 inline constexpr mm::IntermediatePhysAddr kPl011Base{0x0900'0000};
 inline constexpr uint32_t kPl011Spi = 1;  // interrupts = <0 1 4>
+inline constexpr mm::IntermediatePhysAddr kGicdBase{0x0800'0000};  // GICv3 distributor
+inline constexpr uint64_t kGicdSize = 0x1'0000;
+inline constexpr mm::IntermediatePhysAddr kGicrBase{0x080a'0000};  // GICv3 redistributors
 // QEMU's apb-pclk fixed clock, which clocks its PL011s (24 MHz).
 inline constexpr uint32_t kApbPclkHz = 24'000'000;
 }  // namespace qemu_virt
