@@ -49,6 +49,17 @@ uint64_t find_redistributor(uint64_t mpidr) {
   return 0;
 }
 
+uint64_t gicd_base() { return g_gic.distributor.base.value(); }
+
+void wait_for_rwp() {
+  while (arch::GicdCtlr::from_raw(arch::mmio_read32(gicd_base() + arch::gic::dist::kCtlr)).get(arch::GicdCtlr::rwp)) {
+  }
+}
+
+// The 32-bit word and bit of INTID `intid` in a 1-bit-per-INTID array.
+uint64_t bit_word(uint64_t array, uint32_t intid) { return gicd_base() + array + 4 * (intid / 32); }
+uint32_t bit_of(uint32_t intid) { return 1u << (intid % 32); }
+
 }  // namespace
 
 bool init_gic_host(const GicDesc& gic, bool gic_sysreg) {
@@ -62,8 +73,7 @@ bool init_gic_host(const GicDesc& gic, bool gic_sysreg) {
   arch::mmio_write32(gicd + arch::gic::dist::kCtlr, static_cast<uint32_t>(ctlr.raw()));
   ctlr = ctlr.with(arch::GicdCtlr::enable_grp1, true);
   arch::mmio_write32(gicd + arch::gic::dist::kCtlr, static_cast<uint32_t>(ctlr.raw()));
-  while (arch::GicdCtlr::from_raw(arch::mmio_read32(gicd + arch::gic::dist::kCtlr)).get(arch::GicdCtlr::rwp)) {
-  }
+  wait_for_rwp();
   g_ready = true;
   return true;
 }
@@ -115,6 +125,42 @@ void gic_priority_drop(uint32_t intid) {
 void gic_deactivate(uint32_t intid) {
   asm volatile("msr icc_dir_el1, %0" ::"r"(uint64_t{intid}) : "memory");
   arch::isb();
+}
+
+void gic_spi_disable(uint32_t intid) {
+  if (!g_ready || intid < arch::gic::kNumPrivate || intid >= arch::gic::kFirstSpecialIntid) return;
+  arch::mmio_write32(bit_word(arch::gic::dist::kIcenabler, intid), bit_of(intid));
+  wait_for_rwp();
+}
+
+void gic_spi_enable(uint32_t intid, uint64_t mpidr, bool edge) {
+  if (!g_ready || intid < arch::gic::kNumPrivate || intid >= arch::gic::kFirstSpecialIntid) return;
+  namespace d = arch::gic::dist;
+  gic_spi_disable(intid);
+  const uint64_t group = bit_word(d::kIgroupr, intid);
+  arch::mmio_write32(group, arch::mmio_read32(group) | bit_of(intid));
+  const uint64_t prio = gicd_base() + d::kIpriorityr + 4 * (intid / 4);
+  const uint32_t prio_shift = 8 * (intid % 4);
+  arch::mmio_write32(prio, (arch::mmio_read32(prio) & ~(0xffu << prio_shift)) | ((kPriorityWord & 0xffu) << prio_shift));
+  // GICD_ICFGR: bit 1 of each 2-bit field is edge (1) / level (0).
+  const uint64_t cfg = gicd_base() + d::kIcfgr + 4 * (intid / 16);
+  const uint32_t edge_bit = 2u << (2 * (intid % 16));
+  const uint32_t old_cfg = arch::mmio_read32(cfg);
+  arch::mmio_write32(cfg, edge ? (old_cfg | edge_bit) : (old_cfg & ~edge_bit));
+  // IROUTER (Interrupt_Routing_Mode 0: this PE), written as two 32-bit
+  // halves (IHI 0069 "GIC memory-mapped register access": allowed).
+  const auto target = arch::MpidrEl1::from_raw(mpidr);
+  const uint64_t route = arch::GicdIrouter::from_scratch()
+                             .with(arch::GicdIrouter::aff0, target.get(arch::MpidrEl1::aff0))
+                             .with(arch::GicdIrouter::aff1, target.get(arch::MpidrEl1::aff1))
+                             .with(arch::GicdIrouter::aff2, target.get(arch::MpidrEl1::aff2))
+                             .with(arch::GicdIrouter::aff3, target.get(arch::MpidrEl1::aff3))
+                             .raw();
+  const uint64_t irouter = gicd_base() + d::kIrouter + 8ull * intid;
+  arch::mmio_write32(irouter, static_cast<uint32_t>(route));
+  arch::mmio_write32(irouter + 4, static_cast<uint32_t>(route >> 32));
+  arch::mmio_write32(bit_word(d::kIsenabler, intid), bit_of(intid));
+  wait_for_rwp();
 }
 
 void gic_send_sgi(uint64_t mpidr, uint32_t sgi) {

@@ -50,4 +50,13 @@ void gic_deactivate(uint32_t intid);
 // A physical SGI `sgi` to the CPU with affinity `mpidr` (ICC_SGI1R_EL1).
 void gic_send_sgi(uint64_t mpidr, uint32_t sgi);
 
+// Physical SPIs lamina takes at EL2: its console UART's receive interrupt,
+// and the interrupts of devices passed through to a VM (forwarded to the
+// owning vCPU with the HW bit). Routes SPI `intid` (32..1019) to the CPU
+// with affinity `mpidr`, in Group 1 at lamina's priority, level-sensitive or
+// edge-triggered, and enables it. Disabled first, so it may be called again
+// to move it (IHI 0069 "GICD_IROUTER<n>": change routing while disabled).
+void gic_spi_enable(uint32_t intid, uint64_t mpidr, bool edge);
+void gic_spi_disable(uint32_t intid);
+
 }  // namespace lamina::hyp

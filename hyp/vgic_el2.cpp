@@ -124,15 +124,17 @@ void deliver_deactivations(Vcpu& self, std::span<const vgic::HwDeactivation> lis
   }
 }
 
-void deliver_kicks(Vcpu& self, uint32_t kicks) {
-  Vm& vm = self.vm();
-  kicks &= ~(1u << self.index());
+// Kicks the CPU of each vCPU of `vm` in `kicks` (bit k = vCPU k).
+void kick_vcpus(Vm& vm, uint32_t kicks) {
   while (kicks != 0) {
     const auto k = static_cast<uint32_t>(__builtin_ctz(kicks));
     kicks &= kicks - 1;
     if (k < vm.vcpu_count()) kick_cpu_of(vm.vcpu(k));
   }
 }
+
+// A vCPU about to resume needs no kick of its own: it loads now.
+void deliver_kicks(Vcpu& self, uint32_t kicks) { kick_vcpus(self.vm(), kicks & ~(1u << self.index())); }
 
 }  // namespace
 
@@ -290,6 +292,18 @@ bool vgic_trapped_sgi(Vcpu& vcpu, const arch::SysRegAccess& access, uint64_t val
   vgic_sync_from_guest(vcpu);
   VgicLock lock(vm);
   vm.vgic.send_sgi_v3(vcpu.index(), arch::IccSgi1rEl1::from_raw(value), *reg);
+  return true;
+}
+
+bool vgic_set_spi_level(Vm& vm, uint32_t intid, bool level) {
+  if (!vm.has_vgic) return false;
+  uint32_t kicks = 0;
+  {
+    VgicLock lock(vm);
+    if (!vm.vgic.set_line(0, intid, level)) return false;
+    kicks = vm.vgic.take_kicks();
+  }
+  kick_vcpus(vm, kicks);
   return true;
 }
 

@@ -69,6 +69,14 @@ void vgic_handle_irqs(Vcpu& vcpu);
 // the instruction); false for anything else.
 [[nodiscard]] bool vgic_trapped_sgi(Vcpu& vcpu, const arch::SysRegAccess& access, uint64_t value);
 
+// A device's interrupt line into the vGIC from EL2 (an emulated device's
+// output, a passthrough interrupt with no HW mapping): sets the level of SPI
+// `intid` and kicks the vCPUs whose view changed (the caller's own vCPU, if
+// it is one of them, gets a physical SGI and folds/loads at the IRQ exit
+// that follows its resume). Any CPU; false when the VM has no vGIC or the
+// SPI does not exist.
+bool vgic_set_spi_level(Vm& vm, uint32_t intid, bool level);
+
 // VM reset (the last vCPU left): the model and the Redistributors' WAKER
 // state reset; physical deactivations owed are handed to their vCPUs.
 void vgic_vm_reset(Vm& vm);
