@@ -367,6 +367,23 @@ class MainTest(unittest.TestCase):
         self.assertIn("1.0132", out)
         self.assertFalse(self.out.exists())
 
+    def test_native_dtb_goes_to_the_native_runs_only(self):
+        args, env = self._fake()
+        for vcpus in (1, 2):
+            (self.tmp / f"control-{vcpus}.dtb").write_bytes(b"\0")
+        rc, out, err = self.run_main(*args, "--native-dtb", str(self.tmp / "control-{vcpus}.dtb"), env=env)
+        self.assertEqual(rc, 0, err)
+        for vcpus in (1, 2):
+            native = json.loads((self.tmp / f"argv.native{vcpus}").read_text())
+            lamina = json.loads((self.tmp / f"argv.lamina{vcpus}").read_text())
+            self.assertEqual(native[native.index("--guest-dtb") + 1], str(self.tmp / f"control-{vcpus}.dtb"))
+            self.assertNotIn("--guest-dtb", lamina)
+        self.assertIn("native DTB: control-{vcpus}.dtb (not QEMU's own)", out)
+        rc, _, err = self.run_main(*args, "--vcpus", "1,3", "--native-dtb", str(self.tmp / "control-{vcpus}.dtb"),
+                                   env=env)
+        self.assertEqual(rc, 2)
+        self.assertIn("native DTB", err)
+
     def test_failed_run_fails_and_prints_the_launcher_output(self):
         for kind in ("native", "lamina"):
             with self.subTest(kind=kind):
