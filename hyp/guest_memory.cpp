@@ -154,6 +154,9 @@ void publish_to_guest(const Vm& vm, mm::PhysAddr pa, uint64_t n, bool executable
 }  // namespace
 
 void copy_to_guest(Vm& vm, mm::IntermediatePhysAddr ipa, const void* src, uint64_t bytes) {
+  // The copy overwrites its whole pages: only the partial pages at its ends
+  // need zeroing (no vCPU of the VM runs while its payload is copied).
+  vm.ram.mark_overwritten(ipa, bytes);
   scrub_guest_ram(vm, ipa, bytes);
   const auto* from = static_cast<const uint8_t*>(src);
   (void)for_each_piece(vm, ipa, bytes, [&](mm::PhysAddr pa, uint64_t offset, uint64_t n) {
