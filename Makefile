@@ -6,7 +6,8 @@
 #   make debug      boot paused with QEMU's gdb stub; then `make gdb` in another terminal
 #   make gdb        gdb-multiarch with lamina.elf's symbols, connected to `make debug`
 #   make bench      host benchmarks of stage-2 management, then guest exit costs
-#                   under QEMU icount (lamina and bare QEMU); results in bench/results/
+#                   and the Linux guest's boot time under QEMU icount (lamina and
+#                   bare QEMU); results in bench/results/
 #   make clean      remove build/
 #
 # V=1 prints full commands. LAMINA_MAX_CPUS=N sets the CPU limit (default 16).
@@ -142,11 +143,13 @@ test: setup all guests guest-images $(BUILD)/tests/jump_stub.bin
 # bench/results/ (named by date and commit) so runs can be compared. Then
 # the exit benchmark: bench/guest/exits.bin under lamina and on bare QEMU,
 # both under icount, compared in one table (scripts/exit-bench,
-# bench/results/README.md). The build runs as a sub-make so that it starts
-# only once setup has installed the toolchain.
+# bench/results/README.md). Last the boot benchmark: the Linux guest images
+# booted natively and under lamina, 1 and 2 vCPUs, under icount
+# (scripts/boot-bench). The build runs as a sub-make so that it starts only
+# once setup has installed the toolchain.
 BENCH_STAMP = $(shell date -u +%Y%m%d-%H%M%S)-$(VERSION)
 bench: setup
-	$(Q)$(MAKE) --no-print-directory all bench-guest
+	$(Q)$(MAKE) --no-print-directory all bench-guest guest-images
 	$(Q)cmake -S tests -B $(BUILD)/host -DLAMINA_BUILD_DIR=$(abspath $(BUILD)) >/dev/null
 	$(Q)cmake --build $(BUILD)/host -j$(JOBS) --target lamina_bench
 	$(Q)mkdir -p bench/results
@@ -154,6 +157,8 @@ bench: setup
 	  --benchmark_out_format=json | tee bench/results/stage2-$$stamp.txt
 	$(Q)scripts/exit-bench --image $(BUILD)/lamina.bin --guest $(BENCH_GUEST) --out-dir bench/results \
 	  --log-dir $(BUILD)/bench-guest
+	$(Q)scripts/boot-bench --image $(BUILD)/lamina.bin --kernel $(GUEST_IMAGE_KERNEL) \
+	  --initrd $(GUEST_IMAGE_INITRD) --out-dir bench/results --log-dir $(BUILD)/boot-bench
 
 clean:
 	rm -rf $(BUILD)

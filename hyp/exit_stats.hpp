@@ -12,7 +12,8 @@ struct ExitStats {
   uint64_t fault_in_1g = 0;   // ... with a 1 GiB block
   uint64_t mmio_uart = 0;     // emulated accesses to the virtual PL011
   uint64_t mmio_test = 0;     // ... to the test device
-  uint64_t mmio_gic = 0;      // ... to the virtual GIC (GICD, GICR)
+  uint64_t mmio_gic = 0;      // ... to the virtual GIC's Distributor (GICD)
+  uint64_t mmio_gicr = 0;     // ... to its Redistributors (GICR, GICv3)
   uint64_t hvc = 0;
   uint64_t smc = 0;
   uint64_t sysreg = 0;        // trapped MSR/MRS
@@ -30,6 +31,7 @@ struct ExitStats {
     mmio_uart += o.mmio_uart;
     mmio_test += o.mmio_test;
     mmio_gic += o.mmio_gic;
+    mmio_gicr += o.mmio_gicr;
     hvc += o.hvc;
     smc += o.smc;
     sysreg += o.sysreg;

@@ -36,6 +36,7 @@ bool take_start_request(Vcpu& v) {
 void run_vcpu(PerCpu& cpu, Vcpu& v) {
   v.load();
   vgic_vcpu_start(v);
+  log_guest_entry(v);
   guest_run(&v.regs);  // until an exit says leave
   vgic_vcpu_stop(v);
   cpu.guest_regs = nullptr;

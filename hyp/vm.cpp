@@ -2,6 +2,7 @@
 
 #include "arch/barrier.hpp"
 #include "arch/cache.hpp"
+#include "arch/sysreg.hpp"
 #include "hyp/console.hpp"
 #include "hyp/guest_console.hpp"
 #include "hyp/guest_memory.hpp"
@@ -19,6 +20,15 @@ bool g_stats_enabled = false;
 }  // namespace
 
 void set_exit_stats_enabled(bool enabled) { g_stats_enabled = enabled; }
+
+void log_guest_entry(const Vcpu& vcpu) {
+  if (!g_stats_enabled) return;
+  // The virtual count is the physical count minus CNTVOFF_EL2 (DDI 0487 K.a,
+  // "CNTVCT_EL0, Counter-timer Virtual Count Register"): a guest's reading
+  // plus this offset is the count since machine reset.
+  LOG_INFO("vm {}: vcpu{} enters the guest at counter {} (CNTVOFF_EL2 {})", vcpu.vm().name(), vcpu.index(),
+           arch::read<arch::CntpctEl0>().value(), arch::read<arch::CntvoffEl2>().value());
+}
 
 Result<uint64_t, mm::Error> Vm::fault_in(mm::IntermediatePhysAddr ipa) {
   const RamBlock block = TRY(ram.block_for(ipa));
@@ -79,10 +89,10 @@ void Vm::finish_stop() {
   if (g_stats_enabled) {
     ExitStats total;
     for (uint32_t i = 0; i < vcpu_count(); ++i) total.add(vcpus[i].stats);
-    LOG_INFO("vm {}: stage-2 fault-ins 4K={} 2M={} 1G={}, mmio uart={} test={} gic={}, hvc={} smc={} sysreg={} wfi={} "
-             "irq={} vtimer={}, injected aborts={} undefs={}, other={}, resets={}",
+    LOG_INFO("vm {}: stage-2 fault-ins 4K={} 2M={} 1G={}, mmio uart={} test={} gicd={} gicr={}, hvc={} smc={} "
+             "sysreg={} wfi={} irq={} vtimer={}, injected aborts={} undefs={}, other={}, resets={}",
              name(), total.fault_in_4k, total.fault_in_2m, total.fault_in_1g, total.mmio_uart, total.mmio_test,
-             total.mmio_gic, total.hvc, total.smc, total.sysreg, total.wfi, total.irq, total.vtimer_irqs, total.aborts_injected,
+             total.mmio_gic, total.mmio_gicr, total.hvc, total.smc, total.sysreg, total.wfi, total.irq, total.vtimer_irqs, total.aborts_injected,
              total.undefs_injected, total.other, resets);
   }
   guest_console_flush(*this);

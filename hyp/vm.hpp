@@ -144,5 +144,9 @@ class Vm {
 [[nodiscard]] size_t vm_count();
 // Whether lamina.stats asked for exit counters at VM stop.
 void set_exit_stats_enabled(bool enabled);
+// With lamina.stats: logs the physical counter as `vcpu` enters its guest and
+// the CNTVOFF_EL2 it runs with, so that a guest's CNTVCT_EL0 readings can be
+// turned back into time since machine reset (scripts/boot-bench).
+void log_guest_entry(const Vcpu& vcpu);
 
 }  // namespace lamina::hyp

@@ -202,7 +202,7 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
     if (!vgic_create(vm)) return false;
     if (!add_mmio(vm, qemu_virt::kGicdBase, &vm.gicd, &ExitStats::mmio_gic, qemu_virt::kGicdSize,
                   true) ||
-        !add_mmio(vm, qemu_virt::kGicrBase, &vm.gicr, &ExitStats::mmio_gic,
+        !add_mmio(vm, qemu_virt::kGicrBase, &vm.gicr, &ExitStats::mmio_gicr,
                   vgic::VgicV3Redistributors::region_size(d.vcpus), true))
       return false;
   }

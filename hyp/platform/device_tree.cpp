@@ -323,7 +323,27 @@ bool DeviceTree::string_equals(int node, const char* name, const char* value) co
 }
 
 Result<int, DtError> DeviceTree::parent(int node) const {
-  const int up = fdt_parent_offset(fdt_, node);
+  // One walk from the root that remembers the last node seen at each depth:
+  // fdt_parent_offset walks the blob twice (once for the node's depth, once
+  // for the ancestor at depth - 1), and every reg translation and
+  // interrupt-parent lookup asks for parents. open() checked the structure,
+  // so depth grows by one at most per step: a node's parent is the last node
+  // seen one level up, already recorded when the node is reached.
+  int ancestors[kMaxDepth + 1];
+  int depth = 0;
+  int up = -FDT_ERR_NOTFOUND;
+  for (int offset = kRootNode; offset >= 0 && depth >= 0; offset = fdt_next_node(fdt_, offset, &depth)) {
+    if (depth > kMaxDepth) {  // deeper than this walk keeps: libfdt's own
+      up = fdt_parent_offset(fdt_, node);
+      break;
+    }
+    if (offset == node) {
+      if (depth > 0) up = ancestors[depth - 1];
+      break;
+    }
+    ancestors[depth] = offset;
+    if (offset > node) break;  // `node` is not a node's offset
+  }
   if (up < 0) {
     return Err{error(DtErrorCode::kMalformed, node, nullptr, "the node has no parent", up)};
   }

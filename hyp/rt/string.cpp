@@ -15,6 +15,21 @@ void* memcpy(void* dst, const void* src, size_t n) {
   auto* d = static_cast<unsigned char*>(dst);
   const auto* s = static_cast<const unsigned char*>(src);
   if (((reinterpret_cast<uintptr_t>(d) | reinterpret_cast<uintptr_t>(s)) & 7) == 0) {
+    // 128 bytes per iteration, all loads before the stores (GCC pairs them
+    // into eight LDP and eight STP): 20 instructions per 128 bytes instead of
+    // 80 a word at a time. A VM's kernel and initrd (tens of MiB) are copied
+    // with this at boot. Loading a whole block first also keeps memmove's
+    // forward copy (dst below src) correct.
+    for (; n >= 128; n -= 128, d += 128, s += 128) {
+      const auto* from = reinterpret_cast<const uint64_t*>(s);
+      auto* to = reinterpret_cast<uint64_t*>(d);
+      const uint64_t w0 = from[0], w1 = from[1], w2 = from[2], w3 = from[3];
+      const uint64_t w4 = from[4], w5 = from[5], w6 = from[6], w7 = from[7];
+      const uint64_t w8 = from[8], w9 = from[9], w10 = from[10], w11 = from[11];
+      const uint64_t w12 = from[12], w13 = from[13], w14 = from[14], w15 = from[15];
+      to[0] = w0, to[1] = w1, to[2] = w2, to[3] = w3, to[4] = w4, to[5] = w5, to[6] = w6, to[7] = w7;
+      to[8] = w8, to[9] = w9, to[10] = w10, to[11] = w11, to[12] = w12, to[13] = w13, to[14] = w14, to[15] = w15;
+    }
     for (; n >= 8; n -= 8, d += 8, s += 8)
       *reinterpret_cast<uint64_t*>(d) = *reinterpret_cast<const uint64_t*>(s);
   }
@@ -40,6 +55,12 @@ void* memset(void* dst, int c, size_t n) {
     --n;
   }
   const uint64_t word = byte * 0x0101010101010101ull;
+  // 64 bytes per iteration (four STP), as memcpy.
+  for (; n >= 64; n -= 64, d += 64) {
+    auto* to = reinterpret_cast<uint64_t*>(d);
+    to[0] = word, to[1] = word, to[2] = word, to[3] = word;
+    to[4] = word, to[5] = word, to[6] = word, to[7] = word;
+  }
   for (; n >= 8; n -= 8, d += 8) *reinterpret_cast<uint64_t*>(d) = word;
   while (n-- > 0) *d++ = byte;
   return dst;

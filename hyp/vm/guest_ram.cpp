@@ -155,4 +155,24 @@ uint64_t GuestRam::scrub(mm::IntermediatePhysAddr ipa, uint64_t size,
   return zeroed;
 }
 
+uint64_t GuestRam::mark_overwritten(mm::IntermediatePhysAddr ipa, uint64_t size) {
+  if (size == 0 || scrubbed_ == nullptr || !contains(ipa)) return 0;
+  const uint64_t start = ipa.minus(base_);
+  const uint64_t end = size < size_ - start ? start + size : size_;
+  const uint64_t first = mm::align_up(start, kPage) / kPage;
+  const uint64_t last = end / kPage;  // exclusive: a partial last page is not covered
+  uint64_t marked = 0;
+  for (uint64_t page = first; page < last; ++page) {
+    if (page % 64 == 0 && last - page >= 64) {  // a whole word at once
+      marked += 64 - static_cast<uint64_t>(__builtin_popcountll(scrubbed_[page / 64]));
+      scrubbed_[page / 64] = ~uint64_t{0};
+      page += 63;
+      continue;
+    }
+    if (!page_scrubbed(page)) ++marked;
+    scrubbed_[page / 64] |= uint64_t{1} << (page % 64);
+  }
+  return marked;
+}
+
 }  // namespace lamina::hyp

@@ -82,6 +82,13 @@ class GuestRam {
   uint64_t scrub(mm::IntermediatePhysAddr ipa, uint64_t size, void (*zero)(void* context, mm::PhysAddr pa, uint64_t bytes),
                  void* context);
 
+  // Marks every page lying wholly inside [ipa, ipa + size) (and inside RAM)
+  // scrubbed without zeroing it: the caller writes every byte of those pages
+  // before the guest can read them (a payload copy), so zeroing them first
+  // would be wasted. Partial pages at either end are left to scrub(). Returns
+  // the number of pages newly marked.
+  uint64_t mark_overwritten(mm::IntermediatePhysAddr ipa, uint64_t size);
+
   [[nodiscard]] mm::IntermediatePhysAddr base() const { return base_; }
   [[nodiscard]] uint64_t size() const { return size_; }
   [[nodiscard]] size_t segment_count() const { return count_; }

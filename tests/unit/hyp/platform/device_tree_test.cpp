@@ -178,6 +178,30 @@ TEST(DeviceTreeTest, RangesWrappingPast64BitsIsBad) {
 }
 
 // Deep nesting is followed up to kMaxDepth buses, then refused.
+// parent() walks the blob once instead of calling fdt_parent_offset: for every
+// node of real DTBs (and the synthetic one with its nested buses) it must give
+// libfdt's answer, and the root has none.
+TEST(DeviceTreeTest, ParentOfEveryNodeIsLibfdts) {
+  for (const char* name : {"qemu-virt-gicv3-max-smp4-4g.dtb", "bcm2711-rpi-4-b.dtb", "synthetic.dtb"}) {
+    const Dtb dtb = Dtb::load(name);
+    const DeviceTree tree = open_ok(dtb);
+    int nodes = 0;
+    int depth = 0;
+    for (int node = fdt_next_node(tree.blob(), -1, &depth); node >= 0; node = fdt_next_node(tree.blob(), node, &depth)) {
+      ++nodes;
+      const auto up = tree.parent(node);
+      if (node == kRootNode) {
+        ASSERT_FALSE(up.ok()) << name;
+        EXPECT_EQ(up.error().code, DtErrorCode::kMalformed);
+        continue;
+      }
+      ASSERT_TRUE(up.ok()) << name << " node at " << node;
+      EXPECT_EQ(up.value(), fdt_parent_offset(tree.blob(), node)) << name << " node at " << node;
+    }
+    EXPECT_GT(nodes, 10) << name;
+  }
+}
+
 TEST(DeviceTreeTest, NestingDepthIsBounded) {
   for (int levels : {kMaxDepth - 2, kMaxDepth + 4}) {
     Dtb dtb = Dtb::empty(1 << 20);

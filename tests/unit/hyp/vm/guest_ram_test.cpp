@@ -141,5 +141,50 @@ TEST(GuestRam, ScrubZeroesEachPageOnce) {
   EXPECT_EQ(ram.scrub(kBase, 256 * kK, zero, &zeroed), 0u);
 }
 
+// A payload copy overwrites whole pages: they are marked scrubbed and never
+// zeroed; the partial pages at either end are still zeroed by scrub().
+TEST(GuestRam, OverwrittenPagesAreNotZeroed) {
+  FakeHost host;
+  host.free = {{0x8000'0000, 0x9000'0000}};
+  GuestRam ram;
+  ASSERT_TRUE(ram.allocate(kBase, 64 * kK * 4, host.source()).ok());  // 256 pages
+  std::vector<uint64_t> bitmap(ram.scrub_bitmap_words(), 0);
+  ram.set_scrub_bitmap(bitmap.data());
+  std::vector<std::pair<uint64_t, uint64_t>> zeroed;
+  auto zero = [](void* ctx, mm::PhysAddr pa, uint64_t bytes) {
+    static_cast<std::vector<std::pair<uint64_t, uint64_t>>*>(ctx)->push_back({pa.value(), bytes});
+  };
+  // [page 1 + 100, page 200 + 8): pages 2..199 are whole (198 pages, words 0-3
+  // partly and words 1 and 2 wholly); pages 1 and 200 are partial.
+  const mm::IntermediatePhysAddr start = kBase.offset(kK + 100);
+  const uint64_t bytes = 199 * kK - 92;
+  EXPECT_EQ(ram.mark_overwritten(start, bytes), 198u);
+  EXPECT_EQ(ram.mark_overwritten(start, bytes), 0u);  // already marked
+  EXPECT_EQ(ram.scrub(start, bytes, zero, &zeroed), 2 * kK);
+  ASSERT_EQ(zeroed.size(), 2u);
+  const uint64_t base_pa = zeroed[0].first - kK;  // page 1's PA, one page above page 0's
+  EXPECT_EQ(zeroed[1].first, base_pa + 200 * kK);
+  EXPECT_EQ(zeroed[0].second, kK);
+  EXPECT_EQ(zeroed[1].second, kK);
+  // The rest of RAM is still to be zeroed: page 0 and pages 201..255.
+  EXPECT_EQ(ram.scrub(kBase, 256 * kK, zero, &zeroed), 56 * kK);
+  // Within one page, nothing is whole; past the end of RAM, nothing is marked.
+  EXPECT_EQ(ram.mark_overwritten(kBase.offset(kK + 1), kK), 0u);
+  EXPECT_EQ(ram.mark_overwritten(kBase.offset(256 * kK), 4 * kK), 0u);
+}
+
+// Marking stops at the end of RAM.
+TEST(GuestRam, OverwrittenPagesStopAtTheEndOfRam) {
+  FakeHost host;
+  host.free = {{0x8000'0000, 0x9000'0000}};
+  GuestRam ram;
+  ASSERT_TRUE(ram.allocate(kBase, 64 * kK * 4, host.source()).ok());
+  std::vector<uint64_t> bitmap(ram.scrub_bitmap_words() + 1, 0);  // one word of guard
+  ram.set_scrub_bitmap(bitmap.data());
+  EXPECT_EQ(ram.mark_overwritten(kBase.offset(250 * kK), 100 * kK), 6u);
+  EXPECT_EQ(bitmap.back(), 0u);
+  EXPECT_EQ(bitmap[3], ~uint64_t{0} << 58);
+}
+
 }  // namespace
 }  // namespace lamina::hyp
