@@ -74,6 +74,10 @@ void gic_send_sgi(uint64_t mpidr, uint32_t sgi) {
   gic_v3::send_sgi(mpidr, sgi);
 }
 
+void gic_resample_after_hw_deactivation() {
+  if (g_v2) gic_v2::resample();
+}
+
 void gic_spi_enable(uint32_t intid, uint64_t mpidr, bool edge) {
   if (!gic_host_ready() || !is_spi(intid)) return;
   if (g_v2) gic_v2::spi_enable(intid, mpidr, edge);

@@ -71,6 +71,17 @@ void gic_deactivate(uint32_t intid);
 // A physical SGI `sgi` to the CPU with affinity `mpidr` (ICC_SGI1R_EL1 /
 // GICD_SGIR).
 void gic_send_sgi(uint64_t mpidr, uint32_t sgi);
+// After a guest deactivated a forwarded interrupt through a GICv2 list
+// register's HW bit (seen when the list registers are folded): makes this
+// CPU's interface look at its pending interrupts again. The architecture
+// needs nothing here; QEMU's GICv2 (hw/intc/arm_gic.c) forwards such a
+// deactivation to the distributor without re-evaluating the physical CPU
+// interface, so a level-sensitive interrupt whose line rose again while it
+// was active (the virtual timer re-armed in the past) would stay pending
+// and unsignalled until something else touched the GIC. A rewrite of
+// GICC_PMR with its value does it, and is harmless on hardware. GICv3:
+// nothing.
+void gic_resample_after_hw_deactivation();
 
 // Physical SPIs lamina takes at EL2: its console UART's receive interrupt,
 // and the interrupts of devices passed through to a VM (forwarded to the

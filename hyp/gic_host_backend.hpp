@@ -32,6 +32,7 @@ void deactivate(uint32_t intid);
 void send_sgi(uint64_t mpidr, uint32_t sgi);
 void spi_enable(uint32_t intid, uint64_t mpidr, bool edge);
 void spi_disable(uint32_t intid);
+void resample();
 }  // namespace gic_v2
 
 }  // namespace lamina::hyp

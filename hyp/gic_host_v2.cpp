@@ -14,6 +14,7 @@
 #include "arch/mmio.hpp"
 #include "arch/regs/gicc.hpp"
 #include "arch/regs/gicd.hpp"
+#include "arch/regs/id_regs.hpp"
 #include "hyp/gic_host_backend.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
@@ -36,12 +37,15 @@ constexpr uint32_t kBitsPerByte = 8;
 constexpr uint32_t kPrivateTargetWords = arch::gic::kNumPrivate / 4;
 constexpr uint8_t kUniprocessorMask = 1;
 
-// Each online CPU's affinity and CPU-interface bit (index: lamina's CPU
-// number), for SGIs and SPI routing by MPIDR.
+// Each online CPU's affinity (MPIDR Aff3..Aff0 only: callers pass raw
+// MPIDR_EL1 values or PerCpu::mpidr) and CPU-interface bit (index: lamina's
+// CPU number), for SGIs and SPI routing by MPIDR.
 struct CpuInterface {
-  uint64_t mpidr = 0;
+  uint64_t affinity = 0;
   uint8_t mask = 0;
 };
+
+uint64_t affinity_of(uint64_t mpidr) { return arch::MpidrEl1::from_raw(mpidr).affinity(); }
 CpuInterface g_interfaces[kMaxCpus];
 // Per CPU, the source interface of each SGI it acknowledged last: GICC_EOIR
 // and GICC_DIR must name it (IHI 0048B 4.4.5 "End of Interrupt Register").
@@ -53,8 +57,9 @@ uint64_t gicd() { return gic_host_desc().distributor.base.value(); }
 uint64_t gicc() { return gic_host_desc().cpu_interface.base.value(); }
 
 uint8_t mask_of(uint64_t mpidr) {
+  const uint64_t affinity = affinity_of(mpidr);
   for (const CpuInterface& c : g_interfaces)
-    if (c.mask != 0 && c.mpidr == mpidr) return c.mask;
+    if (c.mask != 0 && c.affinity == affinity) return c.mask;
   return 0;
 }
 
@@ -97,7 +102,7 @@ bool init_cpu(uint64_t mpidr) {
     mask = static_cast<uint8_t>(arch::mmio_read32(gicd() + dist::kItargetsr + 4 * i));
   if (mask == 0) mask = kUniprocessorMask;
   PerCpu& me = this_cpu();
-  g_interfaces[me.index] = CpuInterface{mpidr, mask};
+  g_interfaces[me.index] = CpuInterface{affinity_of(mpidr), mask};
 
   for (uint32_t i = 0; i < kPrivateTargetWords; ++i) arch::mmio_write32(gicd() + dist::kIpriorityr + 4 * i, kPriorityWord);
   arch::mmio_write32(gicd() + dist::kIsenabler,
@@ -142,6 +147,8 @@ void send_sgi(uint64_t mpidr, uint32_t sgi) {
   arch::dsb_ishst();
   arch::mmio_write32(gicd() + dist::kSgir, static_cast<uint32_t>(sgir.raw()));
 }
+
+void resample() { arch::mmio_write32(gicc() + cpu::kPmr, cpu::kPmrAll); }
 
 void spi_disable(uint32_t intid) {
   arch::mmio_write32(bit_word(dist::kIcenabler, intid), bit_of(intid));

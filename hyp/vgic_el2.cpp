@@ -233,7 +233,13 @@ void vgic_sync_from_guest(Vcpu& vcpu) {
   VgicLock lock(vm);
   const uint32_t n = vm.vgic.loaded_count(vcpu.index());
   if (is_v2(vm)) {
-    for (uint32_t i = 0; i < n; ++i) states[i] = vgic::gich_lr_state(gich_read(gich_lr(i)));
+    bool hw_deactivated = false;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t lr = gich_read(gich_lr(i));
+      states[i] = vgic::gich_lr_state(lr);
+      hw_deactivated = hw_deactivated || vgic::gich_lr_hw_deactivated(lr);
+    }
+    if (hw_deactivated) gic_resample_after_hw_deactivation();
   } else {
     for (uint32_t i = 0; i < n; ++i) states[i] = vgic::ich_lr_state(read_lr(i));
   }
