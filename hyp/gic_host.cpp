@@ -78,6 +78,10 @@ void gic_resample_after_hw_deactivation() {
   if (g_v2) gic_v2::resample();
 }
 
+void gic_hw_forwarding_watch(bool hw_loaded) {
+  if (g_v2) gic_v2::watch(hw_loaded);
+}
+
 void gic_spi_enable(uint32_t intid, uint64_t mpidr, bool edge) {
   if (!gic_host_ready() || !is_spi(intid)) return;
   if (g_v2) gic_v2::spi_enable(intid, mpidr, edge);

@@ -35,6 +35,7 @@ namespace lamina::hyp {
 inline constexpr uint32_t kKickSgi = 0;           // wakes / exits a vCPU's CPU
 inline constexpr uint32_t kMaintenancePpi = 25;   // the vGIC maintenance interrupt when the DT names none
 inline constexpr uint32_t kVtimerPpi = 27;        // EL1 virtual timer
+inline constexpr uint32_t kHypTimerPpi = 26;      // EL2 physical timer (Arm BSA's INTID; GICv2 hosts, below)
 inline constexpr uint32_t kSpuriousIntid = 1023;  // IHI 0069 "Special INTIDs"
 
 // Boot CPU, after the GIC's registers are mapped: remembers `gic` and
@@ -82,6 +83,15 @@ void gic_send_sgi(uint64_t mpidr, uint32_t sgi);
 // GICC_PMR with its value does it, and is harmless on hardware. GICv3:
 // nothing.
 void gic_resample_after_hw_deactivation();
+// The same QEMU behaviour, for a guest that keeps running after such a
+// deactivation: nothing folds its list registers, so the interrupt would
+// wait for the guest's next vGIC exit. GICv2 hosts: while a vCPU runs with
+// an HW list register loaded (`hw_loaded`), this CPU's EL2 physical timer
+// (CNTHP, kHypTimerPpi) is armed to expire after kHwWatchMillis, which
+// makes an IRQ exit and so a fold; false disarms it. The IRQ exit for it
+// calls this with false. GICv3: nothing.
+inline constexpr uint64_t kHwWatchMillis = 10;
+void gic_hw_forwarding_watch(bool hw_loaded);
 
 // Physical SPIs lamina takes at EL2: its console UART's receive interrupt,
 // and the interrupts of devices passed through to a VM (forwarded to the

@@ -33,6 +33,7 @@ void send_sgi(uint64_t mpidr, uint32_t sgi);
 void spi_enable(uint32_t intid, uint64_t mpidr, bool edge);
 void spi_disable(uint32_t intid);
 void resample();
+void watch(bool hw_loaded);
 }  // namespace gic_v2
 
 }  // namespace lamina::hyp

@@ -15,6 +15,7 @@
 #include "arch/regs/gicc.hpp"
 #include "arch/regs/gicd.hpp"
 #include "arch/regs/id_regs.hpp"
+#include "arch/sysreg.hpp"
 #include "hyp/gic_host_backend.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
@@ -53,6 +54,9 @@ CpuInterface g_interfaces[kMaxCpus];
 // one source per SGI suffices.
 uint8_t g_sgi_source[kMaxCpus][arch::gic::kNumSgis];
 
+// kHwWatchMillis in counter ticks (CNTFRQ_EL0, read once at init).
+uint64_t g_watch_ticks = 0;
+
 uint64_t gicd() { return gic_host_desc().distributor.base.value(); }
 uint64_t gicc() { return gic_host_desc().cpu_interface.base.value(); }
 
@@ -90,6 +94,7 @@ bool init(const GicDesc& gic) {
              gic.cpu_interface.size, cpu::kFrameSize);
     return false;
   }
+  g_watch_ticks = arch::read<arch::CntfrqEl0>().value() * kHwWatchMillis / 1000;
   const uint64_t ctlr = gic.distributor.base.value() + dist::kCtlr;
   const auto v = arch::GicdCtlrV2::from_raw(arch::mmio_read32(ctlr)).with(arch::GicdCtlrV2::enable_grp0, true);
   arch::mmio_write32(ctlr, static_cast<uint32_t>(v.raw()));
@@ -105,8 +110,10 @@ bool init_cpu(uint64_t mpidr) {
   g_interfaces[me.index] = CpuInterface{affinity_of(mpidr), mask};
 
   for (uint32_t i = 0; i < kPrivateTargetWords; ++i) arch::mmio_write32(gicd() + dist::kIpriorityr + 4 * i, kPriorityWord);
-  arch::mmio_write32(gicd() + dist::kIsenabler,
-                     (1u << kKickSgi) | (1u << gic_maintenance_intid()) | (1u << kVtimerPpi));
+  // CNTHP stays disabled until watch() arms it.
+  arch::write(arch::CnthpCtlEl2::from_scratch());
+  arch::mmio_write32(gicd() + dist::kIsenabler, (1u << kKickSgi) | (1u << gic_maintenance_intid()) |
+                                                    (1u << kVtimerPpi) | (1u << kHypTimerPpi));
 
   arch::mmio_write32(gicc() + cpu::kPmr, cpu::kPmrAll);
   const auto ctlr = arch::GiccCtlr::from_raw(arch::mmio_read32(gicc() + cpu::kCtlr))
@@ -149,6 +156,19 @@ void send_sgi(uint64_t mpidr, uint32_t sgi) {
 }
 
 void resample() { arch::mmio_write32(gicc() + cpu::kPmr, cpu::kPmrAll); }
+
+void watch(bool hw_loaded) {
+  if (hw_loaded) {
+    // TVAL first: CVAL = CNTPCT + TVAL, then the timer is enabled.
+    arch::write(arch::CnthpTvalEl2::from_raw(g_watch_ticks));
+    arch::write(arch::CnthpCtlEl2::from_scratch().with(arch::CnthpCtlEl2::enable, true));
+  } else {
+    arch::write(arch::CnthpCtlEl2::from_scratch());
+  }
+  // The timer's interrupt line follows the new control before the GIC is
+  // touched again (a disarmed timer must not be acknowledged once more).
+  arch::isb();
+}
 
 void spi_disable(uint32_t intid) {
   arch::mmio_write32(bit_word(dist::kIcenabler, intid), bit_of(intid));

@@ -210,6 +210,7 @@ void vgic_vcpu_stop(Vcpu& vcpu) {
     gich_clear_lrs();
     gich_write(arch::gic::gich::kHcr, 0);
     arch::dsb_sy();
+    gic_hw_forwarding_watch(false);
   } else {
     const uint32_t n = list_register_count();
     for (uint32_t i = 0; i < n; ++i) write_lr(i, 0);
@@ -265,7 +266,12 @@ void vgic_flush_to_guest(Vcpu& vcpu) {
     deactivation_count = take_deactivations(vm, deactivations);
   }
   if (v2) {
-    for (uint32_t i = 0; i < lrs; ++i) gich_write(gich_lr(i), i < load.loaded ? vgic::encode_gich_lr(virqs[i]) : 0);
+    bool hw_loaded = false;
+    for (uint32_t i = 0; i < lrs; ++i) {
+      gich_write(gich_lr(i), i < load.loaded ? vgic::encode_gich_lr(virqs[i]) : 0);
+      hw_loaded = hw_loaded || (i < load.loaded && virqs[i].hw);
+    }
+    gic_hw_forwarding_watch(hw_loaded);
     gich_write(arch::gic::gich::kHcr,
                static_cast<uint32_t>(
                    vgic::gich_hcr_for_entry(arch::GichHcr::from_raw(0).with(arch::GichHcr::en, true), load).raw()));
@@ -315,6 +321,10 @@ void vgic_handle_irqs(Vcpu& vcpu) {
       vcpu.maintenance_active = true;
       continue;
     }
+    // The GICv2 HW-forwarding watch (gic_hw_forwarding_watch) expired: the
+    // fold around this exit was its purpose; disarmed before deactivation,
+    // or its level would be pending again at once.
+    if (intid == kHypTimerPpi) gic_hw_forwarding_watch(false);
     gic_priority_drop(intid);
     gic_deactivate(intid);
   }
