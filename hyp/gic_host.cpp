@@ -2,6 +2,7 @@
 #include "hyp/gic_host.hpp"
 
 #include "arch/regs/gicd.hpp"
+
 #include "hyp/gic_host_backend.hpp"
 #include "hyp/log.hpp"
 
@@ -14,7 +15,9 @@ GicVersion g_version = GicVersion::kNone;
 bool g_v2 = false;  // tested on every call: the GICv3 path pays one branch
 uint32_t g_maintenance_intid = kMaintenancePpi;
 
-bool is_spi(uint32_t intid) { return intid >= arch::gic::kNumPrivate && intid < arch::gic::kFirstSpecialIntid; }
+bool is_spi(uint32_t intid) {
+  return intid >= arch::gic::kNumPrivate && intid < arch::gic::kFirstSpecialIntid;
+}
 
 }  // namespace
 
@@ -25,15 +28,17 @@ bool init_gic_host(const GicDesc& gic, bool gic_sysreg) {
     return false;
   }
   if (gic.version == GicVersion::kV2 && (gic.hyp_interface.size == 0 || gic.vcpu_interface.size == 0)) {
-    LOG_WARN("GIC: the GICv2's device tree node has no GICH/GICV frames (no virtualization extensions): "
-             "VMs get no virtual GIC");
+    LOG_WARN(
+        "GIC: the GICv2's device tree node has no GICH/GICV frames (no virtualization extensions): "
+        "VMs get no virtual GIC");
     return false;
   }
   if (gic.version == GicVersion::kNone) return false;
   g_gic = gic;
   if (gic.has_maintenance_interrupt) {
     if (gic.maintenance_intid < arch::gic::kNumSgis || gic.maintenance_intid >= arch::gic::kNumPrivate) {
-      LOG_WARN("GIC: maintenance interrupt INTID {} is not a PPI: VMs get no virtual GIC", gic.maintenance_intid);
+      LOG_WARN("GIC: maintenance interrupt INTID {} is not a PPI: VMs get no virtual GIC",
+               gic.maintenance_intid);
       return false;
     }
     g_maintenance_intid = gic.maintenance_intid;
@@ -55,22 +60,26 @@ bool init_gic_cpu(uint64_t mpidr) {
 }
 
 uint32_t gic_acknowledge() {
-  if (g_v2) [[unlikely]] return gic_v2::acknowledge();
+  if (g_v2) [[unlikely]]
+    return gic_v2::acknowledge();
   return gic_v3::acknowledge();
 }
 
 void gic_priority_drop(uint32_t intid) {
-  if (g_v2) [[unlikely]] return gic_v2::priority_drop(intid);
+  if (g_v2) [[unlikely]]
+    return gic_v2::priority_drop(intid);
   gic_v3::priority_drop(intid);
 }
 
 void gic_deactivate(uint32_t intid) {
-  if (g_v2) [[unlikely]] return gic_v2::deactivate(intid);
+  if (g_v2) [[unlikely]]
+    return gic_v2::deactivate(intid);
   gic_v3::deactivate(intid);
 }
 
 void gic_send_sgi(uint64_t mpidr, uint32_t sgi) {
-  if (g_v2) [[unlikely]] return gic_v2::send_sgi(mpidr, sgi);
+  if (g_v2) [[unlikely]]
+    return gic_v2::send_sgi(mpidr, sgi);
   gic_v3::send_sgi(mpidr, sgi);
 }
 
@@ -84,14 +93,18 @@ void gic_hw_forwarding_watch(bool hw_loaded) {
 
 void gic_spi_enable(uint32_t intid, uint64_t mpidr, bool edge) {
   if (!gic_host_ready() || !is_spi(intid)) return;
-  if (g_v2) gic_v2::spi_enable(intid, mpidr, edge);
-  else gic_v3::spi_enable(intid, mpidr, edge);
+  if (g_v2)
+    gic_v2::spi_enable(intid, mpidr, edge);
+  else
+    gic_v3::spi_enable(intid, mpidr, edge);
 }
 
 void gic_spi_disable(uint32_t intid) {
   if (!gic_host_ready() || !is_spi(intid)) return;
-  if (g_v2) gic_v2::spi_disable(intid);
-  else gic_v3::spi_disable(intid);
+  if (g_v2)
+    gic_v2::spi_disable(intid);
+  else
+    gic_v3::spi_disable(intid);
 }
 
 }  // namespace lamina::hyp

@@ -16,6 +16,7 @@
 #include "arch/regs/gicd.hpp"
 #include "arch/regs/id_regs.hpp"
 #include "arch/sysreg.hpp"
+
 #include "hyp/gic_host_backend.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
@@ -82,7 +83,8 @@ void write_byte_field(uint64_t array, uint32_t intid, uint8_t value) {
 // GICC_EOIR / GICC_DIR value for `intid`: SGIs carry their source.
 uint32_t eoi_value(uint32_t intid) {
   auto v = arch::GiccIar::from_scratch().with(arch::GiccIar::interruptid, uint64_t{intid});
-  if (intid < arch::gic::kNumSgis) v = v.with(arch::GiccIar::cpuid, uint64_t{g_sgi_source[this_cpu().index][intid]});
+  if (intid < arch::gic::kNumSgis)
+    v = v.with(arch::GiccIar::cpuid, uint64_t{g_sgi_source[this_cpu().index][intid]});
   return static_cast<uint32_t>(v.raw());
 }
 
@@ -96,7 +98,8 @@ bool init(const GicDesc& gic) {
   }
   g_watch_ticks = arch::read<arch::CntfrqEl0>().value() * kHwWatchMillis / 1000;
   const uint64_t ctlr = gic.distributor.base.value() + dist::kCtlr;
-  const auto v = arch::GicdCtlrV2::from_raw(arch::mmio_read32(ctlr)).with(arch::GicdCtlrV2::enable_grp0, true);
+  const auto v =
+      arch::GicdCtlrV2::from_raw(arch::mmio_read32(ctlr)).with(arch::GicdCtlrV2::enable_grp0, true);
   arch::mmio_write32(ctlr, static_cast<uint32_t>(v.raw()));
   return true;
 }
@@ -109,7 +112,8 @@ bool init_cpu(uint64_t mpidr) {
   PerCpu& me = this_cpu();
   g_interfaces[me.index] = CpuInterface{affinity_of(mpidr), mask};
 
-  for (uint32_t i = 0; i < kPrivateTargetWords; ++i) arch::mmio_write32(gicd() + dist::kIpriorityr + 4 * i, kPriorityWord);
+  for (uint32_t i = 0; i < kPrivateTargetWords; ++i)
+    arch::mmio_write32(gicd() + dist::kIpriorityr + 4 * i, kPriorityWord);
   // CNTHP stays disabled until watch() arms it.
   arch::write(arch::CnthpCtlEl2::from_scratch());
   arch::mmio_write32(gicd() + dist::kIsenabler, (1u << kKickSgi) | (1u << gic_maintenance_intid()) |
@@ -185,7 +189,8 @@ void spi_enable(uint32_t intid, uint64_t mpidr, bool edge) {
   arch::mmio_write32(cfg, edge ? (old_cfg | edge_bit) : (old_cfg & ~edge_bit));
   uint8_t target = mask_of(mpidr);
   if (target == 0) {
-    LOG_WARN("GIC: SPI {} routed to MPIDR {:x}, which has no GICv2 CPU interface yet: CPU 0's instead", intid, mpidr);
+    LOG_WARN("GIC: SPI {} routed to MPIDR {:x}, which has no GICv2 CPU interface yet: CPU 0's instead", intid,
+             mpidr);
     target = g_interfaces[0].mask;
   }
   write_byte_field(dist::kItargetsr, intid, target);
