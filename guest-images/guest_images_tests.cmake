@@ -46,9 +46,9 @@ lamina_linux_bare_test(gicv3.2vcpu 2 1024 --gic 3)
 # The other GIC and CPU model, 4 vCPUs, under icount (the benchmark's timing).
 lamina_linux_bare_test(gicv2.4vcpu.cortex-a57.icount 4 1024 --gic 2 --cpu cortex-a57 --icount)
 
-# The same kernel under lamina (CTest label `linux`): GICv3 hosts only for
-# now (the virtual GICv3; GICv2 hosts get no vGIC yet), a timeout with room
-# for lamina's own boot.
+# The same kernel under lamina (CTest label `linux`): the virtual GICv3 on
+# GICv3 hosts, the virtual GICv2 on GICv2 hosts; a timeout with room for
+# lamina's own boot.
 function(lamina_linux_test name vcpus mem_mib)
   add_test(NAME "linux.${name}"
            COMMAND "${LAMINA_QEMU}" --image "${LAMINA_BUILD_DIR}/lamina.bin"
@@ -64,6 +64,10 @@ endfunction()
 
 lamina_linux_test(gicv3.2vcpu 2 1024 --gic 3)
 lamina_linux_test(gicv3.4vcpu.icount 4 1024 --gic 3 --icount)
+# GICv2 hosts: GICH list registers, the GICV frame as the guest's GICC.
+lamina_linux_test(gicv2.1vcpu 1 1024 --gic 2)
+lamina_linux_test(gicv2.2vcpu 2 1024 --gic 2)
+lamina_linux_test(gicv2.4vcpu.cortex-a57.icount 4 1024 --gic 2 --cpu cortex-a57 --icount)
 
 # The initramfs writer's own tests (no QEMU).
 add_test(NAME unit.guest-images.mkinitramfs

@@ -94,9 +94,12 @@ ExitAction fault_in(Vcpu& vcpu, mm::IntermediatePhysAddr ipa, arch::EsrEl2 esr) 
   const bool locked = vm.vgic_lock.lock(this_cpu().index);
   MmioResult result;
   if (a.is_write) {
-    result = region.device->write(offset, a.width_bytes, mmio_store_value(a, guest_reg(vcpu, a.reg)));
+    const uint64_t value = mmio_store_value(a, guest_reg(vcpu, a.reg));
+    result = region.banked != nullptr ? region.banked->write(vcpu.index(), offset, a.width_bytes, value)
+                                      : region.device->write(offset, a.width_bytes, value);
   } else {
-    result = region.device->read(offset, a.width_bytes, &vcpu.mmio_value);
+    result = region.banked != nullptr ? region.banked->read(vcpu.index(), offset, a.width_bytes, &vcpu.mmio_value)
+                                      : region.device->read(offset, a.width_bytes, &vcpu.mmio_value);
     if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, vcpu.mmio_value));
   }
   if (locked) vm.vgic_lock.unlock();

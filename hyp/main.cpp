@@ -221,7 +221,8 @@ bool map_gic(const GicDesc& g) {
   }
   if (init_gic_host(platform.gic, cpu.features.gic_sysreg)) {
     (void)init_gic_cpu(arch::read<arch::MpidrEl1>().raw());
-    LOG_INFO("GIC: GICv3 set up at EL2; VMs get a virtual GICv3");
+    LOG_INFO("GIC: {} set up at EL2; VMs get a virtual {}", gic_name(platform.gic.version),
+             gic_name(platform.gic.version));
   }
   if (auto r = init_memory(platform, boot::image_layout().whole,
                            std::span<const mm::PhysRange>(modules.ranges.data(), modules.count));

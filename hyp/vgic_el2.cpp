@@ -4,6 +4,7 @@
 #include <span>
 
 #include "arch/barrier.hpp"
+#include "arch/mmio.hpp"
 #include "arch/regs/gich.hpp"
 #include "hyp/gic_host.hpp"
 #include "hyp/log.hpp"
@@ -84,6 +85,22 @@ arch::IchVmcrEl2 read_vmcr() {
 
 void write_ich_hcr(arch::IchHcrEl2 hcr) { asm volatile("msr ich_hcr_el2, %0" ::"r"(hcr.raw())); }
 
+// GICv2 hosts: the same through this CPU's GICH frame (IHI 0048B 5.3 "GIC
+// virtual interface control registers"; every CPU sees its own interface at
+// the same address). Set by vgic_create on the boot CPU, before any vCPU is
+// published to its CPU.
+uint64_t g_gich = 0;
+uint32_t g_gich_lrs = 0;
+
+uint32_t gich_read(uint64_t offset) { return arch::mmio_read32(g_gich + offset); }
+void gich_write(uint64_t offset, uint32_t value) { arch::mmio_write32(g_gich + offset, value); }
+uint64_t gich_lr(uint32_t n) { return arch::gic::gich::kLr0 + 4 * uint64_t{n}; }
+void gich_clear_lrs() {
+  for (uint32_t i = 0; i < g_gich_lrs; ++i) gich_write(gich_lr(i), 0);
+}
+
+[[nodiscard]] bool is_v2(const Vm& vm) { return vm.vgic.model() == vgic::GicModel::kV2; }
+
 // The vGIC lock of `vm`, held for one scope.
 class VgicLock : public SpinLockGuard {
  public:
@@ -139,8 +156,19 @@ void deliver_kicks(Vcpu& self, uint32_t kicks) { kick_vcpus(self.vm(), kicks & ~
 }  // namespace
 
 bool vgic_create(Vm& vm) {
+  const bool v2 = gic_host_version() == GicVersion::kV2;
+  if (v2 && vm.vcpu_count() > vgic::kMaxVcpus) {
+    LOG_ERROR("vm {}: {} vCPUs, but a virtual GICv2 serves at most {} (GICD_ITARGETSR has a bit per CPU "
+              "interface): give it fewer vCPUs, or run lamina on a GICv3 host",
+              vm.name(), vm.vcpu_count(), vgic::kMaxVcpus);
+    return false;
+  }
+  if (v2 && g_gich == 0) {
+    g_gich = gic_host_desc().hyp_interface.base.value();
+    g_gich_lrs = vgic::list_register_count(arch::GichVtr::from_raw(gich_read(arch::gic::gich::kVtr)));
+  }
   vgic::VgicConfig config;
-  config.model = vgic::GicModel::kV3;
+  config.model = v2 ? vgic::GicModel::kV2 : vgic::GicModel::kV3;
   config.vcpu_count = vm.vcpu_count();
   // vCPU n has MPIDR Aff0 = n (Vcpu::init, the guest DT's cpu@n).
   for (uint32_t i = 0; i < vm.vcpu_count(); ++i) config.mpidr[i] = i;
@@ -150,14 +178,25 @@ bool vgic_create(Vm& vm) {
     return false;
   }
   for (uint32_t i = 0; i < vm.vcpu_count(); ++i) (void)vm.vgic.map_hw(i, kVtimerPpi, kVtimerPpi);
-  vm.gicd.attach(&vm.vgic);
-  vm.gicr.attach(&vm.vgic);
+  if (v2) {
+    vm.gicd_v2.attach(&vm.vgic);
+  } else {
+    vm.gicd.attach(&vm.vgic);
+    vm.gicr.attach(&vm.vgic);
+  }
   vm.has_vgic = true;
   return true;
 }
 
 void vgic_vcpu_start(Vcpu& vcpu) {
   if (!vcpu.vm().has_vgic) return;
+  if (is_v2(vcpu.vm())) {
+    gich_write(arch::gic::gich::kVmcr, 0);
+    gich_write(arch::gic::gich::kApr, 0);
+    gich_clear_lrs();
+    vgic_flush_to_guest(vcpu);
+    return;
+  }
   asm volatile("msr ich_vmcr_el2, xzr\n\tmsr ich_ap0r0_el2, xzr\n\tmsr ich_ap1r0_el2, xzr");
   const uint32_t n = list_register_count();
   for (uint32_t i = 0; i < n; ++i) write_lr(i, 0);
@@ -167,12 +206,19 @@ void vgic_vcpu_start(Vcpu& vcpu) {
 void vgic_vcpu_stop(Vcpu& vcpu) {
   if (!vcpu.vm().has_vgic) return;
   vgic_sync_from_guest(vcpu);
-  const uint32_t n = list_register_count();
-  for (uint32_t i = 0; i < n; ++i) write_lr(i, 0);
-  write_ich_hcr(arch::IchHcrEl2::from_raw(0));
-  arch::isb();
+  if (is_v2(vcpu.vm())) {
+    gich_clear_lrs();
+    gich_write(arch::gic::gich::kHcr, 0);
+    arch::dsb_sy();
+    gic_hw_forwarding_watch(false);
+  } else {
+    const uint32_t n = list_register_count();
+    for (uint32_t i = 0; i < n; ++i) write_lr(i, 0);
+    write_ich_hcr(arch::IchHcrEl2::from_raw(0));
+    arch::isb();
+  }
   if (vcpu.maintenance_active) {
-    gic_deactivate(kMaintenancePpi);
+    gic_deactivate(gic_maintenance_intid());
     vcpu.maintenance_active = false;
   }
 }
@@ -187,7 +233,17 @@ void vgic_sync_from_guest(Vcpu& vcpu) {
   std::array<vgic::VirqState, kMaxListRegisters> states{};
   VgicLock lock(vm);
   const uint32_t n = vm.vgic.loaded_count(vcpu.index());
-  for (uint32_t i = 0; i < n; ++i) states[i] = vgic::ich_lr_state(read_lr(i));
+  if (is_v2(vm)) {
+    bool hw_deactivated = false;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t lr = gich_read(gich_lr(i));
+      states[i] = vgic::gich_lr_state(lr);
+      hw_deactivated = hw_deactivated || vgic::gich_lr_hw_deactivated(lr);
+    }
+    if (hw_deactivated) gic_resample_after_hw_deactivation();
+  } else {
+    for (uint32_t i = 0; i < n; ++i) states[i] = vgic::ich_lr_state(read_lr(i));
+  }
   vm.vgic.fold_list_registers(vcpu.index(), std::span<const vgic::VirqState>(states.data(), n));
 }
 
@@ -196,7 +252,8 @@ void vgic_flush_to_guest(Vcpu& vcpu) {
   if (!vm.has_vgic) return;
   vcpu.vgic_dirty = false;
   apply_owed_deactivations(vcpu);
-  const uint32_t lrs = list_register_count();
+  const bool v2 = is_v2(vm);
+  const uint32_t lrs = v2 ? g_gich_lrs : list_register_count();
   std::array<vgic::Virq, kMaxListRegisters> virqs{};
   std::array<vgic::HwDeactivation, 8> deactivations{};
   size_t deactivation_count = 0;
@@ -208,13 +265,28 @@ void vgic_flush_to_guest(Vcpu& vcpu) {
     kicks = vm.vgic.take_kicks();
     deactivation_count = take_deactivations(vm, deactivations);
   }
-  for (uint32_t i = 0; i < lrs; ++i) write_lr(i, i < load.loaded ? vgic::encode_ich_lr(virqs[i]) : 0);
-  write_ich_hcr(vgic::ich_hcr_for_entry(arch::IchHcrEl2::from_raw(0).with(arch::IchHcrEl2::en, true), load));
+  if (v2) {
+    bool hw_loaded = false;
+    for (uint32_t i = 0; i < lrs; ++i) {
+      gich_write(gich_lr(i), i < load.loaded ? vgic::encode_gich_lr(virqs[i]) : 0);
+      hw_loaded = hw_loaded || (i < load.loaded && virqs[i].hw);
+    }
+    gic_hw_forwarding_watch(hw_loaded);
+    gich_write(arch::gic::gich::kHcr,
+               static_cast<uint32_t>(
+                   vgic::gich_hcr_for_entry(arch::GichHcr::from_raw(0).with(arch::GichHcr::en, true), load).raw()));
+  } else {
+    for (uint32_t i = 0; i < lrs; ++i) write_lr(i, i < load.loaded ? vgic::encode_ich_lr(virqs[i]) : 0);
+    write_ich_hcr(vgic::ich_hcr_for_entry(arch::IchHcrEl2::from_raw(0).with(arch::IchHcrEl2::en, true), load));
+  }
   if (vcpu.maintenance_active) {
-    // The new list registers and ICH_HCR_EL2 decide the maintenance
-    // condition from here on (ISB: the writes take effect first).
-    arch::isb();
-    gic_deactivate(kMaintenancePpi);
+    // The new list registers and ICH_HCR_EL2 / GICH_HCR decide the
+    // maintenance condition from here on (the writes take effect first: ISB
+    // for the system registers, DSB for the GICH frame, a different
+    // peripheral from the GICC frame the deactivation goes to).
+    if (v2) arch::dsb_sy();
+    else arch::isb();
+    gic_deactivate(gic_maintenance_intid());
     vcpu.maintenance_active = false;
   }
   deliver_kicks(vcpu, kicks);
@@ -241,14 +313,18 @@ void vgic_handle_irqs(Vcpu& vcpu) {
       (void)vm.vgic.set_line(vcpu.index(), kVtimerPpi, true);
       continue;
     }
-    if (intid == kMaintenancePpi) {
+    if (intid == gic_maintenance_intid()) {
       // Level-sensitive, and asserted until the list registers and
-      // ICH_HCR_EL2 change: deactivated only after the next load
+      // ICH_HCR_EL2 / GICH_HCR change: deactivated only after the next load
       // (vgic_flush_to_guest), or it would be pending again at once.
       gic_priority_drop(intid);
       vcpu.maintenance_active = true;
       continue;
     }
+    // The GICv2 HW-forwarding watch (gic_hw_forwarding_watch) expired: the
+    // fold around this exit was its purpose; disarmed before deactivation,
+    // or its level would be pending again at once.
+    if (intid == kHypTimerPpi) gic_hw_forwarding_watch(false);
     gic_priority_drop(intid);
     gic_deactivate(intid);
   }
@@ -261,13 +337,14 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
     vgic_handle_irqs(vcpu);
     apply_owed_deactivations(vcpu);
     if (vtimer_interrupt_asserted()) return ExitAction::kResume;
-    const arch::IchVmcrEl2 vmcr = read_vmcr();
     std::optional<uint8_t> best;
     {
       VgicLock lock(vm);
       best = vm.vgic.highest_pending_priority(vcpu.index());
     }
-    if (vgic::wfi_wakes(best, vmcr)) return ExitAction::kResume;
+    const bool wakes = is_v2(vm) ? vgic::wfi_wakes(best, arch::GichVmcr::from_raw(gich_read(arch::gic::gich::kVmcr)))
+                                 : vgic::wfi_wakes(best, read_vmcr());
+    if (wakes) return ExitAction::kResume;
     if (vm.state() != VmState::kRunning) return ExitAction::kLeave;
     // WFI, not WFE: a physical interrupt (the timer, a kick) wakes WFI even
     // with PSTATE.I masked; WFE it would not. But while the forwarded timer
@@ -286,7 +363,9 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
 
 bool vgic_trapped_sgi(Vcpu& vcpu, const arch::SysRegAccess& access, uint64_t value) {
   Vm& vm = vcpu.vm();
-  if (!vm.has_vgic || access.is_read()) return false;
+  // GICv2 has no SGI system registers: the guest's write is UNDEFINED
+  // (the caller's default), its SGIs go through GICD_SGIR.
+  if (!vm.has_vgic || access.is_read() || is_v2(vm)) return false;
   const auto reg = vgic::sgi_register_for(access.op0(), access.op1(), access.crn(), access.crm(), access.op2());
   if (!reg.has_value()) return false;
   vgic_sync_from_guest(vcpu);
@@ -312,7 +391,7 @@ void vgic_vm_reset(Vm& vm) {
   std::array<vgic::HwDeactivation, 8> batch{};
   VgicLock lock(vm);
   vm.vgic.reset();
-  vm.gicr.reset();
+  if (!is_v2(vm)) vm.gicr.reset();
   (void)vm.vgic.take_kicks();  // every vCPU is out; each loads afresh at its start
   for (;;) {
     const size_t n = vm.vgic.take_hw_deactivations(batch);

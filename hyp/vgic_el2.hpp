@@ -1,5 +1,7 @@
-// The EL2 side of a VM's virtual GICv3 (the model: hyp/vgic/): the list
-// registers around each guest entry, lamina's physical interrupts while a
+// The EL2 side of a VM's virtual GIC (the model: hyp/vgic/): the list
+// registers around each guest entry (GICv3 hosts: ICH_LR<n>_EL2 and
+// ICH_HCR_EL2; GICv2 hosts: the same protocol through this CPU's GICH frame,
+// GICH_LRn and GICH_HCR), lamina's physical interrupts while a
 // guest runs or waits, trapped SGI generation, kicks between CPUs, and the
 // vGIC part of vCPU start/stop and VM reset. EL2-only.
 //
@@ -16,7 +18,15 @@
 //  - after each load, take_kicks() becomes a physical SGI (kKickSgi) to the
 //    CPU of each other vCPU named: a running one exits (IRQ) and folds and
 //    loads; a waiting one wakes from WFI; take_hw_deactivations() becomes
-//    ICC_DIR_EL1 here (SPIs, this vCPU's PPIs) or on the owner's CPU.
+//    ICC_DIR_EL1 / GICC_DIR here (SPIs, this vCPU's PPIs) or on the
+//    owner's CPU.
+//  - the maintenance interrupt (gic_maintenance_intid(): underflow, or the
+//    EOI of an interrupt loaded with eoi_maintenance) is an IRQ exit like
+//    any other; it stays active until the next load changed its condition.
+// GICv2 hosts: the guest's GICD (the GICv2 distributor model) traps; its
+// GICC address is the host's GICV frame, mapped through stage 2 (hyp/
+// vm_boot.cpp), so the guest's acknowledge/EOI never exits; SGIs are
+// GICD_SGIR writes to the model.
 #pragma once
 
 #include <cstdint>
@@ -33,17 +43,20 @@ class Vcpu;
 // passthrough devices later).
 inline constexpr uint32_t kGuestSpis = 64;
 
-// At VM creation (boot CPU): configures vm.vgic for vm's vCPUs, forwards
-// each vCPU's virtual timer PPI (HW bit), attaches the GICD/GICR models.
-// False (after a message) refuses the VM.
+// At VM creation (boot CPU): configures vm.vgic for vm's vCPUs (GicModel
+// kV3 on a GICv3 host, kV2 on a GICv2 host: at most 8 vCPUs), forwards
+// each vCPU's virtual timer PPI (HW bit), attaches the GICD/GICR models
+// (GICv2: vm.gicd_v2). False (after a message) refuses the VM.
 [[nodiscard]] bool vgic_create(Vm& vm);
 
 // On the vCPU's CPU, after Vcpu::load(): its CPU-interface state at reset
-// (ICH_VMCR_EL2, ICH_AP0R0/AP1R0_EL2, list registers zero), deactivations
+// (ICH_VMCR_EL2, ICH_AP0R0/AP1R0_EL2 / GICH_VMCR, GICH_APR, list registers
+// zero), deactivations
 // owed to it, then its first load.
 void vgic_vcpu_start(Vcpu& vcpu);
 // Once guest_run() returned: folds what is still loaded, clears the list
-// registers and turns the virtual CPU interface off (ICH_HCR_EL2.En = 0).
+// registers and turns the virtual CPU interface off (ICH_HCR_EL2.En /
+// GICH_HCR.En = 0).
 void vgic_vcpu_stop(Vcpu& vcpu);
 
 // Before a handler uses the vGIC: fold the list registers into the model
@@ -65,8 +78,8 @@ void vgic_handle_irqs(Vcpu& vcpu);
 [[nodiscard]] ExitAction vgic_wfi_wait(Vcpu& vcpu);
 
 // A trapped MSR: true if it wrote ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 /
-// ICC_SGI0R_EL1 of a VM with a vGIC and the SGI was sent (the caller skips
-// the instruction); false for anything else.
+// ICC_SGI0R_EL1 of a VM with a virtual GICv3 and the SGI was sent (the
+// caller skips the instruction); false for anything else.
 [[nodiscard]] bool vgic_trapped_sgi(Vcpu& vcpu, const arch::SysRegAccess& access, uint64_t value);
 
 // A device's interrupt line into the vGIC from EL2 (an emulated device's

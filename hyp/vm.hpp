@@ -4,7 +4,9 @@
 // Guest physical layout (mirrors QEMU virt, so programs built for it run
 // unchanged): RAM at 0x4000_0000, the virtual PL011 at 0x0900_0000, on
 // GICv3 hosts the virtual GICv3 (hyp/vgic_el2.hpp: GICD 0x0800_0000, GICR
-// 0x080a_0000), the optional test device where the VM description puts it;
+// 0x080a_0000), on GICv2 hosts the virtual GICv2 (GICD 0x0800_0000, and at
+// GICC 0x0801_0000 the host's GICV frame mapped through stage 2), the
+// optional test device where the VM description puts it;
 // every other IPA is a hole (an access gets a synchronous external abort).
 //
 // Lifecycle: kRunning -> kStopping (SYSTEM_OFF, the last CPU_OFF, an
@@ -24,7 +26,9 @@
 #include "hyp/trap/fault_injection.hpp"
 #include "hyp/trap/id_registers.hpp"
 #include "hyp/vcpu.hpp"
+#include "hyp/vgic/banked_mmio_device.hpp"
 #include "hyp/vgic/vgic_state.hpp"
+#include "hyp/vgic/vgic_v2_dist.hpp"
 #include "hyp/vgic/vgic_v3_dist.hpp"
 #include "hyp/vgic/vgic_v3_redist.hpp"
 #include "hyp/vm/guest_dtb.hpp"
@@ -47,6 +51,9 @@ struct MmioRegion {
   mm::IntermediatePhysAddr base;
   uint64_t size = 0;
   MmioDevice* device = nullptr;
+  // Instead of `device`: a model whose registers depend on the accessing
+  // vCPU (the GICv2 distributor); only for vgic regions.
+  BankedMmioDevice* banked = nullptr;
   uint64_t ExitStats::*counter = nullptr;
   // A frame of the virtual GIC: emulated on the full path only (the list
   // registers are folded first and loaded again after), under vgic_lock
@@ -112,7 +119,7 @@ class Vm {
   uint64_t uart_poll_interval = 0;  // counter ticks between polls of the console
   uint64_t uart_last_poll = 0;
   TestDevice test_device;
-  bool has_vgic = false;  // a virtual GICv3 (the members at the end)
+  bool has_vgic = false;  // a virtual GICv3 or GICv2 (the members at the end)
   MmioRegion mmio[kMaxMmioRegions];
   size_t mmio_count = 0;
   GuestBootPlan plan{};
@@ -129,13 +136,14 @@ class Vm {
   const char* stop_reason_ = nullptr;
 
  public:
-  // The virtual GICv3 (GICv3 hosts; hyp/vgic_el2.hpp): the model, its MMIO
-  // views and the lock around every call into them. Last in the VM: the
-  // model is about 35 KiB, and the fields the exit path uses stay within
-  // reach of a load's immediate offset.
+  // The virtual GIC (hyp/vgic_el2.hpp): the model, its MMIO views (GICv3
+  // hosts: gicd and gicr; GICv2 hosts: gicd_v2) and the lock around every
+  // call into them. Last in the VM: the model is about 35 KiB, and the
+  // fields the exit path uses stay within reach of a load's immediate offset.
   SpinLock vgic_lock;
   vgic::VgicV3Distributor gicd;
   vgic::VgicV3Redistributors gicr;
+  vgic::VgicV2Distributor gicd_v2;
   vgic::VgicState vgic;
 };
 

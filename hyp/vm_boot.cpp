@@ -52,8 +52,63 @@ bool uart_rx(void* context, uint8_t* byte) {
 bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter,
               uint64_t size, bool vgic = false) {
   if (vm.mmio_count == Vm::kMaxMmioRegions) return false;
-  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, vgic};
+  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, nullptr, counter, vgic};
   return true;
+}
+
+bool add_banked_vgic_mmio(Vm& vm, mm::IntermediatePhysAddr base, BankedMmioDevice* device, uint64_t size) {
+  if (vm.mmio_count == Vm::kMaxMmioRegions) return false;
+  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, nullptr, device, &ExitStats::mmio_gic, true};
+  return true;
+}
+
+// The guest's virtual GIC frames (qemu_virt layout): GICv3 GICD + GICR,
+// GICv2 GICD + GICC. Their extent, for the overlap checks.
+struct GuestGicFrames {
+  mm::IntermediatePhysAddr first;
+  uint64_t first_size = 0;
+  mm::IntermediatePhysAddr second;
+  uint64_t second_size = 0;
+};
+
+GuestGicFrames guest_gic_frames(uint32_t vcpus) {
+  if (gic_host_version() == GicVersion::kV2)
+    return {qemu_virt::kGicdBase, qemu_virt::kGicdV2Size, qemu_virt::kGiccBase, qemu_virt::kGiccSize};
+  return {qemu_virt::kGicdBase, qemu_virt::kGicdSize, qemu_virt::kGicrBase,
+          vgic::VgicV3Redistributors::region_size(vcpus)};
+}
+
+// The host GICV frame pages behind the guest's 8 KiB GICC window. Usually
+// the frame's first 8 KiB. A GIC-400 integrated with every 4 KiB page
+// aliased over 64 KiB (a GICV region of 128 KiB; some server SoCs do this,
+// Linux's KVM handles it the same way) has page 0 repeated up to +0xf000
+// and page 1 from +0x10000: the 8 KiB at +0xf000 are then pages 0 and 1.
+// (The Raspberry Pi 4's GIC-400 has a plain 8 KiB GICV at 0xff846000.)
+constexpr uint64_t kAliasedGicvSize = 0x20000;
+constexpr uint64_t kAliasedGicvPage0 = 0xf000;
+
+mm::PhysAddr guest_gicc_backing(const mm::PhysRange& gicv) {
+  if (gicv.size >= kAliasedGicvSize) return gicv.base.offset(kAliasedGicvPage0);
+  return gicv.base;
+}
+
+// A GICv2 host: the distributor model at the guest's GICD, the host's GICV
+// frame at its GICC (device memory, stage 2), so the guest's CPU-interface
+// accesses (acknowledge, EOI, PMR) go to its virtual CPU interface without
+// an exit.
+bool attach_vgic_v2(Vm& vm) {
+  const mm::PhysRange& gicv = gic_host_desc().vcpu_interface;
+  if (gicv.size < qemu_virt::kGiccSize || !gicv.base.is_aligned(mm::kPageSize)) {
+    LOG_ERROR("vm {}: the host's GICV frame {} is smaller than the {:x} bytes of a GICC or not page-aligned",
+              vm.name(), gicv, qemu_virt::kGiccSize);
+    return false;
+  }
+  if (auto r = vm.stage2.map(qemu_virt::kGiccBase, guest_gicc_backing(gicv), qemu_virt::kGiccSize, mm::kS2GuestDevice);
+      !r.ok()) {
+    LOG_ERROR("vm {}: cannot map the GICV frame at its GICC address: {}", vm.name(), mm::error_name(r.error()));
+    return false;
+  }
+  return add_banked_vgic_mmio(vm, qemu_virt::kGicdBase, &vm.gicd_v2, qemu_virt::kGicdV2Size);
 }
 
 bool ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
@@ -87,11 +142,17 @@ bool build_dtb(Vm& vm, const VmDescription& d, const void* host_fdt) {
   spec.has_test_device = d.has_test_device;
   spec.test_device = d.test_device;
   if (gic_host_ready()) {
-    spec.gic.version = GicVersion::kV3;
-    spec.gic.distributor = qemu_virt::kGicdBase;
-    spec.gic.distributor_size = qemu_virt::kGicdSize;
-    spec.gic.redistributors = qemu_virt::kGicrBase;
-    spec.gic.redistributors_size = vgic::VgicV3Redistributors::region_size(d.vcpus);
+    const GuestGicFrames frames = guest_gic_frames(d.vcpus);
+    spec.gic.version = gic_host_version();
+    spec.gic.distributor = frames.first;
+    spec.gic.distributor_size = frames.first_size;
+    if (spec.gic.version == GicVersion::kV2) {
+      spec.gic.cpu_interface = frames.second;
+      spec.gic.cpu_interface_size = frames.second_size;
+    } else {
+      spec.gic.redistributors = frames.second;
+      spec.gic.redistributors_size = frames.second_size;
+    }
   }
 
   const uint64_t slot = vm.plan.dtb_size;
@@ -137,10 +198,11 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
     LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its RAM or its UART", d.name, d.test_device.value());
     return false;
   }
+  const GuestGicFrames gic_frames = guest_gic_frames(d.vcpus);
   if (d.has_test_device && gic_host_ready() &&
-      (ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, qemu_virt::kGicdBase.value(), qemu_virt::kGicdSize) ||
-       ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, qemu_virt::kGicrBase.value(),
-                      vgic::VgicV3Redistributors::region_size(d.vcpus)))) {
+      (ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, gic_frames.first.value(), gic_frames.first_size) ||
+       ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, gic_frames.second.value(),
+                      gic_frames.second_size))) {
     LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its virtual GIC", d.name, d.test_device.value());
     return false;
   }
@@ -154,7 +216,9 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
   vm.plan = plan.value();
 
   vm.id_policy = id_register_policy(vm.ipa_bits);
-  vm.id_policy.gic_sysreg = gic_host_ready();  // the vGIC's CPU interface is ICH-backed
+  // A virtual GICv3's CPU interface is ICH-backed (ID_AA64PFR0_EL1.GIC = 1);
+  // a virtual GICv2's is the memory-mapped GICV (GIC = 0).
+  vm.id_policy.gic_sysreg = gic_host_version() == GicVersion::kV3;
   vm.pstate_features =
       guest_pstate_features(arch::read<arch::IdAa64Pfr1>().raw(), arch::read<arch::IdAa64Mmfr1>().raw(),
                             arch::read<arch::IdAa64Mmfr2>().raw(), vm.id_policy);
@@ -198,7 +262,9 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
   if (!add_mmio(vm, kGuestUartBase, &vm.uart, &ExitStats::mmio_uart, kGuestPl011Size)) return false;
   if (d.has_test_device && !add_mmio(vm, d.test_device, &vm.test_device, &ExitStats::mmio_test, kGuestTestDeviceSize))
     return false;
-  if (gic_host_ready()) {
+  if (gic_host_version() == GicVersion::kV2) {
+    if (!vgic_create(vm) || !attach_vgic_v2(vm)) return false;
+  } else if (gic_host_ready()) {
     if (!vgic_create(vm)) return false;
     if (!add_mmio(vm, qemu_virt::kGicdBase, &vm.gicd, &ExitStats::mmio_gic, qemu_virt::kGicdSize,
                   true) ||

@@ -21,4 +21,10 @@ struct CntvCtlEl0 : RegisterValue<CntvCtlEl0> {
   }
 };
 
+// CNTHP_CTL_EL2, Counter-timer Hypervisor Physical Timer Control: the same
+// layout (DDI 0487 K.a D23.8 "CNTHP_CTL_EL2").
+struct CnthpCtlEl2 : RegisterValue<CnthpCtlEl2> {
+  LAMINA_REGISTER_BODY(CnthpCtlEl2, "CNTHP_CTL_EL2", 0, 0, LAMINA_CNTV_CTL_EL0_FIELDS)
+};
+
 }  // namespace lamina::arch

@@ -1,10 +1,11 @@
-// GICv3 CPU-interface decisions EL2 makes around a vGIC, as pure functions
+// CPU-interface decisions EL2 makes around a vGIC (GICv3, and the GICv2
+// WFI check), as pure functions
 // (host-tested; hyp/vgic_el2 and hyp/gic_host do the register accesses).
 //
 // Arm IHI 0069 "GIC Architecture Specification, GICv3 and GICv4":
 // "ICC_SGI1R_EL1", "ICC_ASGI1R_EL1", "ICC_SGI0R_EL1" (their encodings, and
 // that HCR_EL2.IMO/FMO trap them from EL1), "ICH_VMCR_EL2", "Interrupt
-// prioritization" (the priority mask).
+// prioritization" (the priority mask); Arm IHI 0048B "GICH_VMCR".
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,20 @@ namespace lamina::hyp::vgic {
   if (!best_priority.has_value()) return false;
   if (!vmcr.get(arch::IchVmcrEl2::veng0) && !vmcr.get(arch::IchVmcrEl2::veng1)) return false;
   return *best_priority < vmcr.get(arch::IchVmcrEl2::vpmr);
+}
+
+// The same for a GICv2 virtual CPU interface, against GICH_VMCR (IHI 0048B
+// 5.3.5 "Virtual Machine Control Register, GICH_VMCR"): VMPriMask holds
+// GICV_PMR [7:3] (a GICv2 virtual interface implements five priority bits,
+// as GICH_LRn.Priority does), so the mask is VMPriMask << 3; the group
+// enables are VMGrp0En / VMGrp1En (GICV_CTLR.EnableGrp0/1).
+[[nodiscard]] constexpr uint8_t gich_vmcr_priority_mask(arch::GichVmcr vmcr) {
+  return static_cast<uint8_t>(vmcr.get(arch::GichVmcr::vmprimask) << (8 - kPriorityBits));
+}
+[[nodiscard]] constexpr bool wfi_wakes(std::optional<uint8_t> best_priority, arch::GichVmcr vmcr) {
+  if (!best_priority.has_value()) return false;
+  if (!vmcr.get(arch::GichVmcr::vmgrp0en) && !vmcr.get(arch::GichVmcr::vmgrp1en)) return false;
+  return *best_priority < gich_vmcr_priority_mask(vmcr);
 }
 
 // ICC_SGI1R_EL1 sending SGI `intid` to exactly the PE with affinity `mpidr`

@@ -56,6 +56,15 @@ namespace lamina::hyp::vgic {
 [[nodiscard]] constexpr VirqState gich_lr_state(uint32_t lr) {
   return static_cast<VirqState>(arch::GichLr::from_raw(lr).get(arch::GichLr::state));
 }
+// Whether GICH_LRn value `lr`, read back after the guest ran, shows that
+// the guest deactivated a forwarded (HW = 1) interrupt: the GIC then
+// deactivated the physical one (IHI 0048B 5.4.1 "Hardware interrupts": the
+// list register of a hardware interrupt becomes invalid when the virtual
+// interrupt is deactivated).
+[[nodiscard]] constexpr bool gich_lr_hw_deactivated(uint32_t lr) {
+  const arch::GichLrHw v(lr);
+  return v.get(arch::GichLrHw::hw) && v.get(arch::GichLrHw::state) == arch::LrState::kInvalid;
+}
 // GICH_VTR.ListRegs + 1, at most kMaxListRegisters.
 [[nodiscard]] uint32_t list_register_count(arch::GichVtr vtr);
 [[nodiscard]] arch::GichHcr gich_hcr_for_entry(arch::GichHcr base, const LoadResult& load);

@@ -41,8 +41,11 @@ namespace qemu_virt {
 inline constexpr mm::IntermediatePhysAddr kRamBase{0x4000'0000};
 inline constexpr mm::IntermediatePhysAddr kPl011Base{0x0900'0000};
 inline constexpr uint32_t kPl011Spi = 1;  // interrupts = <0 1 4>
-inline constexpr mm::IntermediatePhysAddr kGicdBase{0x0800'0000};  // GICv3 distributor
-inline constexpr uint64_t kGicdSize = 0x1'0000;
+inline constexpr mm::IntermediatePhysAddr kGicdBase{0x0800'0000};  // GICv3 and GICv2 distributor
+inline constexpr uint64_t kGicdSize = 0x1'0000;      // the GICv3 distributor's 64 KiB frame
+inline constexpr uint64_t kGicdV2Size = 0x1000;      // the GICv2 distributor's register map (IHI 0048B 4.1.2)
+inline constexpr mm::IntermediatePhysAddr kGiccBase{0x0801'0000};  // GICv2 CPU interface (the host's GICV)
+inline constexpr uint64_t kGiccSize = 0x2000;        // GICC_DIR is at 0x1000 (IHI 0048B Table 4-2)
 inline constexpr mm::IntermediatePhysAddr kGicrBase{0x080a'0000};  // GICv3 redistributors
 // QEMU's apb-pclk fixed clock, which clocks its PL011s (24 MHz).
 inline constexpr uint32_t kApbPclkHz = 24'000'000;

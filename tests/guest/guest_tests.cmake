@@ -90,9 +90,16 @@ lamina_guest_test(debugregs.cortex-a57 debugregs.elf --cpu cortex-a57 --gic 2 ${
 lamina_guest_test(wfi wfi.elf ${GUEST_PASS})
 lamina_guest_test(wfi.icount wfi.elf --icount ${GUEST_PASS})
 
-# --- The virtual GICv3: timer PPI 27 (HW bit) and an SGI between vCPUs -----
+# --- The virtual GIC: timer PPI 27 (HW bit), a burst of SGIs, an SGI ------
+# between vCPUs; GICv3 (ICH_* list registers) and GICv2 (GICH, the GICV
+# frame at the guest's GICC, GICD_SGIR).
 lamina_guest_test(vgic vgic.elf --vcpus 2 --gic 3 ${GUEST_PASS})
 lamina_guest_test(vgic.icount vgic.elf --vcpus 2 --gic 3 --icount ${GUEST_PASS})
+lamina_guest_test(vgic.gicv2 vgic.elf --vcpus 2 --gic 2 ${GUEST_PASS} --expect "GUEST-INFO GICv2")
+lamina_guest_test(vgic.gicv2.icount vgic.elf --vcpus 2 --gic 2 --icount ${GUEST_PASS} --expect "GUEST-INFO GICv2")
+lamina_guest_test(vgic.gicv2.cortex-a57 vgic.elf --vcpus 2 --gic 2 --cpu cortex-a57 ${GUEST_PASS}
+  --expect "GUEST-INFO GICv2")
+lamina_guest_test(vgic.gicv2.1vcpu vgic.elf --vcpus 1 --gic 2 ${GUEST_PASS} --expect "GUEST-INFO GICv2")
 
 # --- SYSTEM_RESET / SYSTEM_RESET2 restart the VM; SYSTEM_OFF ends it -------
 # (--expect-in-order applies to every --expect: the boots come first.)

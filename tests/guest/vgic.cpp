@@ -1,9 +1,17 @@
-// vgic: the virtual GICv3 as a bare-metal guest uses it (Arm IHI 0069 "GIC
-// Architecture Specification, GICv3 and GICv4"). The guest enables its
-// system-register CPU interface (ICC_SRE_EL1.SRE, ICC_PMR_EL1,
-// ICC_IGRPEN1_EL1), the Distributor (GICD_CTLR.ARE, EnableGrp1) and its own
-// Redistributor, found by GICR_TYPER.Affinity_Value as Linux's
-// gic_populate_rdist() does, and checks:
+// vgic: the virtual GIC as a bare-metal guest uses it, GICv3 or GICv2 as
+// its device tree says (and ID_AA64PFR0_EL1.GIC must agree: 1 with a GICv3,
+// 0 with a GICv2).
+// GICv3 (Arm IHI 0069 "GIC Architecture Specification, GICv3 and GICv4"):
+// the guest enables its system-register CPU interface (ICC_SRE_EL1.SRE,
+// ICC_PMR_EL1, ICC_IGRPEN1_EL1), the Distributor (GICD_CTLR.ARE,
+// EnableGrp1) and its own Redistributor, found by GICR_TYPER.Affinity_Value
+// as Linux's gic_populate_rdist() does.
+// GICv2 (Arm IHI 0048B "ARM Generic Interrupt Controller Architecture
+// Specification, version 2.0"), as Linux's irq-gic.c does: the Distributor
+// (GICD_CTLR bit 0), its banked SGI/PPI registers, and the memory-mapped CPU
+// interface at GICC (GICC_PMR, GICC_CTLR.EnableGrp0, GICC_IAR/EOIR); SGIs
+// through GICD_SGIR, and the acknowledged SGI names its source CPU.
+// Both check:
 //  - the EL1 virtual timer's PPI 27 wakes a WFI with PSTATE.I masked, is
 //    taken at the IRQ vector once PSTATE.I is cleared, ICC_IAR1_EL1 reads
 //    27, exactly once per arming, never before CNTV_CVAL; after the EOI it is
@@ -15,8 +23,9 @@
 //    registers (QEMU: 4): eight SGIs vCPU 0 sends itself with IRQs masked
 //    are each taken exactly once, in priority order (IHI 0069 "Interrupt
 //    prioritization": lower value first), once IRQs are unmasked;
-//  - an SGI from vCPU 0 (ICC_SGI1R_EL1, TargetList bit 1) reaches vCPU 1,
-//    once, with ICC_IAR1_EL1 = the SGI's INTID.
+//  - an SGI from vCPU 0 (ICC_SGI1R_EL1 / GICD_SGIR, TargetList bit 1)
+//    reaches vCPU 1, once, with ICC_IAR1_EL1 = the SGI's INTID (GICC_IAR:
+//    the INTID with CPUID 0, the sender).
 #include "guest.hpp"
 
 extern const char kGuestName[] = "vgic";
@@ -25,8 +34,9 @@ namespace {
 
 using namespace guest;
 
-// QEMU virt's GICv3 layout (hw/arm/virt.c), which lamina's guests get.
+// QEMU virt's GIC layout (hw/arm/virt.c), which lamina's guests get.
 constexpr uintptr_t kGicd = 0x08000000;
+constexpr uintptr_t kGicc = 0x08010000;  // GICv2
 constexpr uintptr_t kGicr = 0x080a0000;
 constexpr uintptr_t kGicrStride = 0x20000;  // RD_base + SGI_base
 constexpr uintptr_t kSgiBase = 0x10000;
@@ -47,6 +57,19 @@ constexpr uintptr_t kIsenabler0 = 0x0100;
 constexpr uintptr_t kIspendr0 = 0x0200;
 constexpr uintptr_t kIsactiver0 = 0x0300;
 constexpr uintptr_t kIpriorityr = 0x0400;
+// GICv2 (IHI 0048B 4.1.2 "Distributor register map", 4.1.3 "CPU interface
+// register map"): the SGI/PPI registers are the GICD's first words, banked
+// per CPU interface at the same offsets as in a GICv3 SGI_base frame.
+constexpr uintptr_t kGicdItargetsr0 = 0x0800;
+constexpr uintptr_t kGicdSgir = 0x0f00;
+constexpr uint32_t kSgirTargetListShift = 16;
+constexpr uint32_t kSgirFilterSelf = 0b10u << 24;
+constexpr uint32_t kCtlrV2Enable = 1u << 0;  // GICD_CTLR / GICC_CTLR EnableGrp0
+constexpr uintptr_t kGiccCtlr = 0x0000;
+constexpr uintptr_t kGiccPmr = 0x0004;
+constexpr uintptr_t kGiccBpr = 0x0008;
+constexpr uintptr_t kGiccIar = 0x000c;
+constexpr uintptr_t kGiccEoir = 0x0010;
 
 constexpr uint32_t kVtimerIntid = 27;  // PPI 11
 constexpr uint32_t kSgiIntid = 1;
@@ -71,18 +94,48 @@ struct CpuIrqs {
   volatile uint32_t timer_count;
   volatile uint32_t sgi_count;
   volatile uint32_t other_count;
+  volatile uint32_t last_source;  // GICv2 GICC_IAR.CPUID
   volatile uint64_t taken_at;
 };
 CpuIrqs g_irqs[GUEST_MAX_CPUS];
 volatile uint32_t g_cpu1_ready;
 volatile uint32_t g_cpu1_done;
 volatile uintptr_t g_cpu1_rd;
+volatile uint32_t g_cpu1_targets;  // GICv2: GICD_ITARGETSR0 as vCPU 1 reads it
+bool g_v2;                         // the DT describes a GICv2
+
+// The CPU interface, whichever the guest has.
+uint64_t acknowledge() {
+  if (g_v2) return mmio_read32(kGicc + kGiccIar);
+  return GUEST_READ_SYSREG(S3_0_C12_C12_0);  // ICC_IAR1_EL1
+}
+void end_of_interrupt(uint64_t iar) {
+  if (g_v2) {
+    mmio_write32(kGicc + kGiccEoir, static_cast<uint32_t>(iar));
+  } else {
+    GUEST_WRITE_SYSREG(S3_0_C12_C12_1, iar);  // ICC_EOIR1_EL1 (EOImode 0: also deactivates)
+  }
+  isb();
+}
+uint32_t intid_of(uint64_t iar) { return static_cast<uint32_t>(g_v2 ? bits(iar, 9, 0) : bits(iar, 23, 0)); }
+
+// An SGI to the vCPUs in `targets` (bit n = vCPU n, Aff0 n / CPU interface n).
+void send_sgi(uint32_t intid, uint32_t targets) {
+  if (g_v2) {
+    mmio_write32(kGicd + kGicdSgir, (targets << kSgirTargetListShift) | intid);
+  } else {
+    // ICC_SGI1R_EL1: INTID [27:24], Aff1 [23:16] 0, TargetList [15:0].
+    GUEST_WRITE_SYSREG(S3_0_C12_C11_5, (uint64_t{intid} << 24) | targets);
+  }
+  isb();
+}
 
 void irq_handler(Frame*) {
   CpuIrqs& me = g_irqs[cpu_index()];
-  const uint64_t iar = GUEST_READ_SYSREG(S3_0_C12_C12_0);  // ICC_IAR1_EL1
-  const auto intid = static_cast<uint32_t>(iar & 0xffffff);
+  const uint64_t iar = acknowledge();
+  const uint32_t intid = intid_of(iar);
   if (intid == kSpurious) return;
+  me.last_source = static_cast<uint32_t>(bits(iar, 12, 10));
   me.count = me.count + 1;
   me.last_intid = intid;
   if (intid < 32) me.per_intid[intid] = me.per_intid[intid] + 1;
@@ -102,8 +155,7 @@ void irq_handler(Frame*) {
   } else {
     me.other_count = me.other_count + 1;
   }
-  GUEST_WRITE_SYSREG(S3_0_C12_C12_1, iar);  // ICC_EOIR1_EL1 (EOImode 0: also deactivates)
-  isb();
+  end_of_interrupt(iar);
 }
 
 uint64_t affinity_of(uint64_t mpidr) {
@@ -121,9 +173,31 @@ uintptr_t find_redistributor() {
   }
 }
 
+// The frame holding this CPU's SGI/PPI registers: its Redistributor's
+// SGI_base (GICv3), the Distributor's banked words (GICv2). 0: none found.
+uintptr_t private_frame(uintptr_t rd) {
+  if (g_v2) return kGicd;
+  return rd == 0 ? 0 : rd + kSgiBase;
+}
+
+// GICv2: this CPU interface, with `enable` (INTIDs 0-31) enabled at
+// kPriority in Group 0 (where they reset, signalled as IRQ).
+void enable_cpu_v2(uint32_t enable) {
+  for (uint32_t intid = 0; intid < 32; ++intid)
+    if ((enable >> intid) & 1) mmio_write8(kGicd + kIpriorityr + intid, kPriority);
+  mmio_write32(kGicd + kIsenabler0, enable);
+  mmio_write32(kGicc + kGiccPmr, static_cast<uint32_t>(kPmr));
+  mmio_write32(kGicc + kGiccBpr, 0);
+  mmio_write32(kGicc + kGiccCtlr, kCtlrV2Enable);
+}
+
 // The CPU interface and this CPU's Redistributor, with `enable` (a mask of
 // INTIDs 0-31) enabled in Group 1 at kPriority.
 bool enable_cpu(uintptr_t rd, uint32_t enable) {
+  if (g_v2) {
+    enable_cpu_v2(enable);
+    return true;
+  }
   GUEST_WRITE_SYSREG(S3_0_C12_C12_5, kSre);  // ICC_SRE_EL1
   isb();
   if ((GUEST_READ_SYSREG(S3_0_C12_C12_5) & 1) == 0) return false;
@@ -151,18 +225,19 @@ void arm_timer(uint64_t cval) {
 void unmask_irqs() { asm volatile("msr daifclr, #2\n\tisb" ::: "memory"); }
 void mask_irqs() { asm volatile("msr daifset, #2\n\tisb" ::: "memory"); }
 
-void check_idle(const char* tag, uintptr_t rd) {
-  check_eq(name("vgic.%s.not-pending", tag), mmio_read32(rd + kSgiBase + kIspendr0) & (1u << kVtimerIntid), 0);
-  check_eq(name("vgic.%s.not-active", tag), mmio_read32(rd + kSgiBase + kIsactiver0) & (1u << kVtimerIntid), 0);
+void check_idle(const char* tag, uintptr_t frame) {
+  check_eq(name("vgic.%s.not-pending", tag), mmio_read32(frame + kIspendr0) & (1u << kVtimerIntid), 0);
+  check_eq(name("vgic.%s.not-active", tag), mmio_read32(frame + kIsactiver0) & (1u << kVtimerIntid), 0);
 }
 
 }  // namespace
 
 void guest_secondary(unsigned cpu, uint64_t, const EntryState&) {
   if (cpu != 1) return;
-  const uintptr_t rd = find_redistributor();
+  const uintptr_t rd = g_v2 ? 0 : find_redistributor();
   g_cpu1_rd = rd;
-  if (rd == 0 || !enable_cpu(rd, 1u << kSgiIntid)) {
+  if (g_v2) g_cpu1_targets = mmio_read32(kGicd + kGicdItargetsr0);
+  if ((!g_v2 && rd == 0) || !enable_cpu(rd, 1u << kSgiIntid)) {
     g_cpu1_ready = 2;
     sev();
     return;
@@ -186,22 +261,36 @@ void guest_secondary(unsigned cpu, uint64_t, const EntryState&) {
 
 int guest_main() {
   set_irq_handler(irq_handler);
+  const bool v3 = fdt_has_compatible(dtb(), "arm,gic-v3");
+  g_v2 = !v3 && fdt_has_compatible(dtb(), "arm,cortex-a15-gic");
+  check("vgic.dt-has-a-gic", v3 || g_v2, "no arm,gic-v3 or arm,cortex-a15-gic node");
+  if (!v3 && !g_v2) return 0;
+  info("GIC%s", g_v2 ? "v2" : "v3");
   const uint64_t pfr0 = GUEST_READ_SYSREG(id_aa64pfr0_el1);
-  check_eq("vgic.id_aa64pfr0.gic", bits(pfr0, 27, 24), 1);
+  check_eq("vgic.id_aa64pfr0.gic", bits(pfr0, 27, 24), g_v2 ? 0 : 1);
 
-  // Distributor: affinity routing (RAO in lamina's model) and Group 1.
-  mmio_write32(kGicd + kGicdCtlr, kCtlrAre | kCtlrEnableGrp1);
-  check_eq("vgic.gicd-ctlr", mmio_read32(kGicd + kGicdCtlr) & (kCtlrAre | kCtlrEnableGrp1),
-           kCtlrAre | kCtlrEnableGrp1);
-  info("GICD_TYPER 0x%x", mmio_read32(kGicd + kGicdTyper));
-
-  const uintptr_t rd = find_redistributor();
-  check_eq("vgic.redistributor.cpu0", rd, kGicr);
-  if (rd == 0) return 0;
-  check("vgic.cpu-interface.sre", enable_cpu(rd, 1u << kVtimerIntid), "ICC_SRE_EL1.SRE reads 0");
-  check_eq("vgic.waker.awake", mmio_read32(rd + kGicrWaker) & (kWakerProcessorSleep | kWakerChildrenAsleep), 0);
-  check_eq("vgic.ppi27.enabled", mmio_read32(rd + kSgiBase + kIsenabler0) & (1u << kVtimerIntid),
-           1u << kVtimerIntid);
+  uintptr_t rd = 0;
+  if (g_v2) {
+    mmio_write32(kGicd + kGicdCtlr, kCtlrV2Enable);
+    check_eq("vgic.gicd-ctlr", mmio_read32(kGicd + kGicdCtlr) & kCtlrV2Enable, kCtlrV2Enable);
+    info("GICD_TYPER 0x%x", mmio_read32(kGicd + kGicdTyper));
+    enable_cpu_v2(1u << kVtimerIntid);
+    check_eq("vgic.gicc-ctlr", mmio_read32(kGicc + kGiccCtlr) & kCtlrV2Enable, kCtlrV2Enable);
+    check_eq("vgic.gicc-pmr", mmio_read32(kGicc + kGiccPmr), kPmr);
+  } else {
+    // Distributor: affinity routing (RAO in lamina's model) and Group 1.
+    mmio_write32(kGicd + kGicdCtlr, kCtlrAre | kCtlrEnableGrp1);
+    check_eq("vgic.gicd-ctlr", mmio_read32(kGicd + kGicdCtlr) & (kCtlrAre | kCtlrEnableGrp1),
+             kCtlrAre | kCtlrEnableGrp1);
+    info("GICD_TYPER 0x%x", mmio_read32(kGicd + kGicdTyper));
+    rd = find_redistributor();
+    check_eq("vgic.redistributor.cpu0", rd, kGicr);
+    if (rd == 0) return 0;
+    check("vgic.cpu-interface.sre", enable_cpu(rd, 1u << kVtimerIntid), "ICC_SRE_EL1.SRE reads 0");
+    check_eq("vgic.waker.awake", mmio_read32(rd + kGicrWaker) & (kWakerProcessorSleep | kWakerChildrenAsleep), 0);
+  }
+  const uintptr_t frame = private_frame(rd);
+  check_eq("vgic.ppi27.enabled", mmio_read32(frame + kIsenabler0) & (1u << kVtimerIntid), 1u << kVtimerIntid);
 
   // 1. WFI with PSTATE.I masked wakes for the pending timer interrupt,
   //    which is taken as soon as PSTATE.I is cleared; three armings.
@@ -220,7 +309,7 @@ int guest_main() {
     check_eq(name("vgic.%s.intid", tag), g_irqs[0].last_intid, kVtimerIntid);
     check(name("vgic.%s.not-early", tag), g_irqs[0].taken_at >= cval, "taken at 0x%lx, CVAL 0x%lx",
           static_cast<uint64_t>(g_irqs[0].taken_at), cval);
-    check_idle(tag, rd);
+    check_idle(tag, frame);
   }
 
   // 2. Running with IRQs unmasked (WFE, which the hypervisor does not
@@ -234,7 +323,7 @@ int guest_main() {
     delay_us(5000);  // a second delivery would show here
     mask_irqs();
     check_eq("vgic.running.timer-irqs", g_irqs[0].timer_count - before, 1);
-    check_idle("running", rd);
+    check_idle("running", frame);
   }
   check_eq("vgic.cpu0.other-irqs", g_irqs[0].other_count, 0);
 
@@ -244,17 +333,22 @@ int guest_main() {
     uint32_t mask = 0;
     for (uint32_t i = 0; i < kBurstCount; ++i) {
       const uint32_t intid = kBurstFirst + i;
-      mmio_write8(rd + kSgiBase + kIpriorityr + intid, static_cast<uint8_t>(0xb8 - 8 * i));
+      mmio_write8(frame + kIpriorityr + intid, static_cast<uint8_t>(0xb8 - 8 * i));
       mask |= 1u << intid;
     }
-    mmio_write32(rd + kSgiBase + kIsenabler0, mask);
+    mmio_write32(frame + kIsenabler0, mask);
     g_irqs[0].order_count = 0;
     for (uint32_t i = 0; i < kBurstCount; ++i) {
-      // ICC_SGI1R_EL1: INTID [27:24], TargetList bit 0 (this vCPU, Aff0 0).
-      GUEST_WRITE_SYSREG(S3_0_C12_C11_5, (uint64_t{kBurstFirst + i} << 24) | 1u);
+      // To this vCPU: TargetList bit 0 (Aff0 0); on a GICv2 every other one
+      // through TargetListFilter "only the requester" instead.
+      if (g_v2 && (i % 2) == 1) {
+        mmio_write32(kGicd + kGicdSgir, kSgirFilterSelf | (kBurstFirst + i));
+        isb();
+      } else {
+        send_sgi(kBurstFirst + i, 1u);
+      }
     }
-    isb();
-    check_eq("vgic.burst.pending", mmio_read32(rd + kSgiBase + kIspendr0) & mask, mask);
+    check_eq("vgic.burst.pending", mmio_read32(frame + kIspendr0) & mask, mask);
     unmask_irqs();
     wait_until([] { return g_irqs[0].order_count >= kBurstCount; }, 1000000);
     delay_us(2000);
@@ -268,7 +362,7 @@ int guest_main() {
     check("vgic.burst.priority-order", ordered, "taken: %u %u %u %u %u %u %u %u", g_irqs[0].order[0],
           g_irqs[0].order[1], g_irqs[0].order[2], g_irqs[0].order[3], g_irqs[0].order[4], g_irqs[0].order[5],
           g_irqs[0].order[6], g_irqs[0].order[7]);
-    check_eq("vgic.burst.none-left", mmio_read32(rd + kSgiBase + kIspendr0) & mask, 0);
+    check_eq("vgic.burst.none-left", mmio_read32(frame + kIspendr0) & mask, 0);
   }
 
   // 4. SGI 1 from vCPU 0 to vCPU 1.
@@ -277,15 +371,19 @@ int guest_main() {
     check_eq("vgic.sgi.cpu-on", static_cast<uint64_t>(on), static_cast<uint64_t>(psci::kSuccess));
     wait_until([] { return g_cpu1_ready != 0; }, 2000000);
     check_eq("vgic.sgi.cpu1-ready", g_cpu1_ready, 1);
-    check_eq("vgic.redistributor.cpu1", g_cpu1_rd, kGicr + kGicrStride);
-    // ICC_SGI1R_EL1: INTID [27:24], Aff1 [23:16] 0, TargetList [15:0] bit 1.
-    const uint64_t sgi1r = (uint64_t{kSgiIntid} << 24) | (1u << 1);
-    GUEST_WRITE_SYSREG(S3_0_C12_C11_5, sgi1r);
-    isb();
+    if (g_v2) {
+      // GICD_ITARGETSR0-7 read as the reader's own interface bit.
+      check_eq("vgic.itargetsr0.cpu0", mmio_read32(kGicd + kGicdItargetsr0), 0x01010101u);
+      check_eq("vgic.itargetsr0.cpu1", g_cpu1_targets, 0x02020202u);
+    } else {
+      check_eq("vgic.redistributor.cpu1", g_cpu1_rd, kGicr + kGicrStride);
+    }
+    send_sgi(kSgiIntid, 1u << 1);
     wait_until([] { return g_cpu1_done != 0; }, 4000000);
     check_eq("vgic.sgi.cpu1-done", g_cpu1_done, 1);
     check_eq("vgic.sgi.received-once", g_irqs[1].sgi_count, 1);
     check_eq("vgic.sgi.intid", g_irqs[1].last_intid, kSgiIntid);
+    if (g_v2) check_eq("vgic.sgi.source-cpu0", g_irqs[1].last_source, 0);
     check_eq("vgic.sgi.cpu1-other-irqs", g_irqs[1].other_count, 0);
     check_eq("vgic.sgi.not-to-sender", g_irqs[0].sgi_count, 0);
   }

@@ -25,5 +25,12 @@ TEST(CntvCtlEl0Layout, InterruptAssertedOnlyWhenEnabledFiredAndUnmasked) {
     EXPECT_EQ(CntvCtlEl0::from_raw(raw).interrupt_asserted(), raw == 0b101) << raw;
 }
 
+// CNTHP_CTL_EL2 shares the layout (DDI 0487 K.a D23.8 "CNTHP_CTL_EL2").
+TEST(CnthpCtlEl2Layout, FieldsMatchTheArmArm) {
+  expect_layout<CnthpCtlEl2>({{"enable", 0, 0}, {"imask", 1, 1}, {"istatus", 2, 2}});
+  using Reg = CnthpCtlEl2;
+  LAMINA_CNTV_CTL_EL0_FIELDS(LAMINA_TEST_CHECK_FIELD)
+}
+
 }  // namespace
 }  // namespace lamina::arch

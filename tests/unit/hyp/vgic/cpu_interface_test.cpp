@@ -50,6 +50,40 @@ TEST(VgicCpuInterfaceTest, WfiSleepsWithNothingPendingOrNoGroupEnabled) {
   EXPECT_FALSE(wfi_wakes(uint8_t{0x10}, vmcr(0xff, false, false)));
 }
 
+// GICH_VMCR as Linux's KVM builds it (arch/arm64/kvm/vgic/vgic-v2.c:
+// GICH_VMCR_PRIMASK_SHIFT 27 holds the top five bits of GICV_PMR;
+// VMGrp0En [0], VMGrp1En [1]).
+arch::GichVmcr gich_vmcr(uint32_t pmr, bool grp0, bool grp1) {
+  return arch::GichVmcr::from_raw((uint64_t{pmr >> 3} << 27) | (grp1 ? 2u : 0u) | (grp0 ? 1u : 0u));
+}
+
+TEST(VgicCpuInterfaceTest, GichVmcrPriorityMaskIsGicvPmr) {
+  EXPECT_EQ(gich_vmcr_priority_mask(gich_vmcr(0xf0, true, false)), 0xf0u);
+  EXPECT_EQ(gich_vmcr_priority_mask(gich_vmcr(0xf8, true, false)), 0xf8u);
+  EXPECT_EQ(gich_vmcr_priority_mask(arch::GichVmcr::from_raw(0)), 0u);
+  // Only [31:27] count: the priority mask ignores the other fields.
+  EXPECT_EQ(gich_vmcr_priority_mask(arch::GichVmcr::from_raw(0x07fc'021fu)), 0u);
+}
+
+TEST(VgicCpuInterfaceTest, GicV2WfiWakesForAPriorityAboveTheMask) {
+  // Linux's GICv2 driver: GICC_PMR 0xf0, EnableGrp0 (its interrupts stay
+  // in Group 0, signalled as IRQ).
+  EXPECT_TRUE(wfi_wakes(uint8_t{0xa0}, gich_vmcr(0xf0, true, false)));
+  EXPECT_TRUE(wfi_wakes(uint8_t{0xe8}, gich_vmcr(0xf0, true, false)));
+  EXPECT_TRUE(wfi_wakes(uint8_t{0x00}, gich_vmcr(0x08, false, true)));
+}
+
+TEST(VgicCpuInterfaceTest, GicV2WfiSleepsOnAMaskedPriorityNoGroupOrNothingPending) {
+  EXPECT_FALSE(wfi_wakes(uint8_t{0xf0}, gich_vmcr(0xf0, true, true)));
+  EXPECT_FALSE(wfi_wakes(uint8_t{0xf8}, gich_vmcr(0xf8, true, true)));
+  EXPECT_FALSE(wfi_wakes(uint8_t{0x00}, gich_vmcr(0x00, true, true))) << "GICV_PMR 0 masks everything";
+  EXPECT_FALSE(wfi_wakes(uint8_t{0x10}, gich_vmcr(0xf8, false, false)));
+  EXPECT_FALSE(wfi_wakes(std::nullopt, gich_vmcr(0xf8, true, true)));
+}
+
+static_assert(wfi_wakes(uint8_t{0x80}, arch::GichVmcr::from_raw((uint64_t{0xf0 >> 3} << 27) | 1u)));
+static_assert(!wfi_wakes(uint8_t{0xf0}, arch::GichVmcr::from_raw((uint64_t{0xf0 >> 3} << 27) | 1u)));
+
 TEST(VgicCpuInterfaceTest, Sgi1rTargetsExactlyOneAffinity) {
   // MPIDR_EL1: Aff0 [7:0] = 19, Aff1 [15:8] = 2, Aff2 [23:16] = 3, Aff3 [39:32] = 4.
   const auto mpidr = arch::MpidrEl1::from_raw((uint64_t{4} << 32) | (3u << 16) | (2u << 8) | 19u);

@@ -98,6 +98,25 @@ TEST(ListRegisters, GichLrForwarded) {
   EXPECT_EQ(decode_gich_lr(encode_gich_lr(virq(40, 0xa7, VirqState::kPending, true))).priority, 0xa0u);
 }
 
+TEST(ListRegisters, GichLrHwDeactivatedOnlyForAnInvalidHardwareEntry) {
+  Virq v = virq(27, 0xa0, VirqState::kActive, false);
+  v.hw = true;
+  v.pintid = 27;
+  const uint32_t active = encode_gich_lr(v);
+  // What the GIC leaves after the guest's deactivation: State 0b00, the
+  // rest as written.
+  const uint32_t deactivated = active & ~(kGichActive | kGichPending);
+  EXPECT_TRUE(gich_lr_hw_deactivated(deactivated));
+  EXPECT_FALSE(gich_lr_hw_deactivated(active));
+  v.state = VirqState::kPending;
+  EXPECT_FALSE(gich_lr_hw_deactivated(encode_gich_lr(v))) << "not taken yet: the physical one is still active";
+  // A software entry coming back invalid deactivated nothing physical.
+  EXPECT_FALSE(gich_lr_hw_deactivated(encode_gich_lr(virq(33, 0xa0, VirqState::kInvalid, false))));
+  EXPECT_FALSE(gich_lr_hw_deactivated(0));
+}
+static_assert(gich_lr_hw_deactivated(kGichHw | 27u));
+static_assert(!gich_lr_hw_deactivated(kGichHw | kGichActive | 27u));
+
 TEST(ListRegisters, Counts) {
   EXPECT_EQ(list_register_count(arch::IchVtrEl2(0x9008'0003)), 4u);
   EXPECT_EQ(list_register_count(arch::IchVtrEl2(0xf)), 16u);

@@ -362,6 +362,36 @@ TEST(GuestDtbBuildTest, MirrorsQemuVirtsOwnTree) {
   EXPECT_EQ(prop(qemu.data(), "/", "interrupt-parent"), prop(qemu.data(), "/intc@8000000", "phandle"));
 }
 
+// A VM on a GICv2 host gets the layout hyp/vm_boot.cpp gives it (the
+// qemu_virt constants): QEMU virt's own GICv2 addresses (its dump with
+// virtualization=on: GICD, GICC, then GICH and GICV, which a guest without
+// EL2 does not get, like the maintenance interrupt and the v2m frame), with
+// the register maps' real extents (GICD 4 KiB, GICC 8 KiB: GICC_DIR at
+// 0x1000), the same compatible and specifier cells.
+TEST(GuestDtbBuildTest, GicV2NodeFromTheQemuVirtLayoutMatchesQemusAddresses) {
+  const Dtb qemu = Dtb::load("qemu-virt-gicv2-a57-smp1-1g.dtb");
+  GuestDtbSpec spec = basic_spec();
+  spec.vcpus = 2;
+  spec.gic.version = GicVersion::kV2;
+  spec.gic.distributor = qemu_virt::kGicdBase;
+  spec.gic.distributor_size = qemu_virt::kGicdV2Size;
+  spec.gic.cpu_interface = qemu_virt::kGiccBase;
+  spec.gic.cpu_interface_size = qemu_virt::kGiccSize;
+  const OutBuffer out = build_ok(spec);
+  const void* ours = out.data();
+  EXPECT_EQ(prop(ours, "/intc@8000000", "reg"), cells({0, 0x08000000, 0, 0x1000, 0, 0x08010000, 0, 0x2000}));
+  for (const char* name : {"compatible", "#interrupt-cells", "interrupt-controller"})
+    EXPECT_EQ(prop(ours, "/intc@8000000", name), prop(qemu.data(), "/intc@8000000", name)) << name;
+  // QEMU's GICD and GICC (reg entries 0 and 1) are where the guest finds them.
+  const auto qemu_reg = prop(qemu.data(), "/intc@8000000", "reg");
+  ASSERT_TRUE(qemu_reg.has_value());
+  ASSERT_GE(qemu_reg->size(), 32u);
+  EXPECT_EQ(qemu_reg->substr(0, 8), cells({0, 0x08000000}));
+  EXPECT_EQ(qemu_reg->substr(16, 8), cells({0, 0x08010000}));
+  EXPECT_FALSE(prop(ours, "/intc@8000000", "interrupts").has_value()) << "no maintenance interrupt: no EL2";
+  EXPECT_EQ(prop(ours, "/", "interrupt-parent"), prop(ours, "/intc@8000000", "phandle"));
+}
+
 TEST(GuestDtbBuildTest, OutputPassesFdtCheckFullInEveryShape) {
   for (GicVersion version : {GicVersion::kNone, GicVersion::kV2, GicVersion::kV3}) {
     for (uint32_t vcpus : {1u, 8u}) {
