@@ -6,6 +6,7 @@
 #include "arch/barrier.hpp"
 #include "arch/regs/gich.hpp"
 #include "hyp/gic_host.hpp"
+#include "hyp/guest_console.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/vgic/cpu_interface.hpp"
@@ -249,6 +250,7 @@ void vgic_handle_irqs(Vcpu& vcpu) {
       vcpu.maintenance_active = true;
       continue;
     }
+    (void)guest_console_irq(vcpu, intid);  // the console's receive interrupt (hyp/guest_console.hpp)
     gic_priority_drop(intid);
     gic_deactivate(intid);
   }
