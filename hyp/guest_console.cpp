@@ -124,11 +124,14 @@ void drain_uart_locked() {
         for (unsigned i = 0; i < a.count; ++i) queue.push(a.bytes[i]);
         break;
       case ConsoleEscape::Kind::kSwitch:
-        if (a.vm != g_focus) {
+        if (vm_table()[a.vm].state() == VmState::kStopped) {
+          say_locked("that VM has stopped; console input stays with ", vm_table()[g_focus].name());
+        } else if (a.vm != g_focus) {
           switch_input_locked(a.vm);
           return;
+        } else {
+          say_locked("console input stays with ", vm_table()[g_focus].name());
         }
-        say_locked("console input stays with ", vm_table()[g_focus].name());
         break;
       case ConsoleEscape::Kind::kNoSuchVm:
         say_locked("no such VM; console input stays with ", vm_table()[g_focus].name());
@@ -171,6 +174,18 @@ void start_guest_console_input(const UartDesc& uart) {
   if (vm_count() > 1) {
     ConsoleGuard guard;
     help_locked();
+  }
+}
+
+void guest_console_vm_stopped(Vm& vm) {
+  ConsoleGuard guard;
+  if (g_focus != vm.index) return;
+  for (size_t step = 1; step < vm_count(); ++step) {
+    const size_t next = (vm.index + step) % vm_count();
+    if (vm_table()[next].state() == VmState::kRunning) {
+      switch_input_locked(next);
+      return;
+    }
   }
 }
 

@@ -44,6 +44,11 @@ void set_guest_console_vms(size_t count);
 // lamina (else input is polled), routed to the first VM's vCPU 0.
 void start_guest_console_input(const UartDesc& uart);
 
+// `vm` has stopped (under its lock, no vCPU of it runs): if it had the
+// console input, the input moves to the next VM still running (which
+// lamina announces).
+void guest_console_vm_stopped(Vm& vm);
+
 void guest_console_putc(Vm& vm, char c);
 // Writes out a partial line (at VM stop).
 void guest_console_flush(Vm& vm);

@@ -86,6 +86,7 @@ void Vm::finish_stop() {
              total.undefs_injected, total.other, resets);
   }
   guest_console_flush(*this);
+  guest_console_vm_stopped(*this);
   note_vm_stopped();
 }
 
