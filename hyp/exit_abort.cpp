@@ -131,7 +131,7 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort ab
   // arrived and was read, the guest (un)masked); the vGIC then records it
   // and kicks the vCPUs concerned, this one included, whose list registers
   // (which a lane must not touch) are reloaded at the IRQ exit that follows.
-  if (region.device == &vm.uart) update_uart_line(vm);
+  if (region.uart) update_uart_line(vm);
   if (locked) vm.mmio_lock.unlock();
   if (result != MmioResult::kOk) return inject_external_abort(vcpu, esr, far, false);
   skip_instruction(vcpu, esr);

@@ -220,7 +220,8 @@ void guest_console_flush(Vm& vm) {
   write_line(vm, line);
 }
 
-bool guest_console_getc(Vm& vm, char* c) {
+bool guest_console_receive(void* context, uint8_t* byte) {
+  Vm& vm = *static_cast<Vm*>(context);
   InputQueue& queue = g_input[vm.index];
   if (queue.count.load(std::memory_order_relaxed) == 0) {
     if (g_rx_irq) return false;
@@ -234,7 +235,7 @@ bool guest_console_getc(Vm& vm, char* c) {
   }
   ConsoleGuard guard;
   if (queue.count.load(std::memory_order_relaxed) == 0) return false;
-  *c = static_cast<char>(queue.pop());
+  *byte = queue.pop();
   vm.uart_last_poll = 0;  // more may follow at once (a paste)
   if (g_rx_masked && queue.room() >= kInputQueueSize / 2) {
     console::set_receive_interrupts(true);

@@ -52,8 +52,10 @@ void guest_console_vm_stopped(Vm& vm);
 void guest_console_putc(Vm& vm, char c);
 // Writes out a partial line (at VM stop).
 void guest_console_flush(Vm& vm);
-// The vPL011's receive callback: the next byte typed for `vm`, if any.
-[[nodiscard]] bool guest_console_getc(Vm& vm, char* c);
+// The vPL011's receive callback (VirtualPl011::ReceivePollFn, `vm` the
+// Vm): the next byte typed for it, if any. Called on every look at an
+// empty receive FIFO, so the common answer ("nothing") is a load.
+[[nodiscard]] bool guest_console_receive(void* vm, uint8_t* byte);
 
 // IRQ exit / WFI wait of `vcpu` (hyp/vgic_el2.cpp), for each acknowledged
 // physical interrupt: true if `intid` is the console's receive interrupt, now

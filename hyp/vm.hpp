@@ -53,6 +53,8 @@ struct MmioRegion {
   // registers are folded first and loaded again after), under vgic_lock
   // instead of mmio_lock.
   bool vgic = false;
+  // The VM's vPL011: its interrupt line is updated after each access.
+  bool uart = false;
 };
 
 class Vm {

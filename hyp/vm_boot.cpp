@@ -31,23 +31,17 @@ PsciConduit g_conduit = PsciConduit::kNone;
 
 // The virtual UART's bytes go to the shared console.
 void uart_tx(void* context, uint8_t byte) { guest_console_putc(*static_cast<Vm*>(context), static_cast<char>(byte)); }
-// Typed input for the virtual UART (hyp/guest_console.hpp). Where input is
+// Typed input for the virtual UART comes from guest_console_receive
+// (hyp/guest_console.hpp). Where input is
 // polled, the console is looked at most every 1/kRxPollsPerSecond of
 // counter time while the guest reads an empty FIFO (a guest waiting for
 // input reads its flags in a loop), which a typist cannot tell from instant.
 constexpr uint64_t kRxPollsPerSecond = 1000;
 
-bool uart_rx(void* context, uint8_t* byte) {
-  char c;
-  if (!guest_console_getc(*static_cast<Vm*>(context), &c)) return false;
-  *byte = static_cast<uint8_t>(c);
-  return true;
-}
-
 bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter,
               uint64_t size, bool vgic = false) {
   if (vm.mmio_count == Vm::kMaxMmioRegions) return false;
-  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, vgic};
+  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, vgic, device == &vm.uart};
   return true;
 }
 
@@ -189,7 +183,7 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
   if (!build_dtb(vm, d, host_fdt)) return false;
 
   vm.uart_poll_interval = arch::read<arch::CntfrqEl0>().value() / kRxPollsPerSecond;
-  vm.uart.attach(uart_tx, uart_rx, &vm);
+  vm.uart.attach(uart_tx, guest_console_receive, &vm);
   if (!add_mmio(vm, kGuestUartBase, &vm.uart, &ExitStats::mmio_uart, kGuestPl011Size)) return false;
   if (d.has_test_device && !add_mmio(vm, d.test_device, &vm.test_device, &ExitStats::mmio_test, kGuestTestDeviceSize))
     return false;

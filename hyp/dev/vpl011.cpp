@@ -106,14 +106,6 @@ bool VirtualPl011::receive(uint8_t byte) {
   return true;
 }
 
-void VirtualPl011::receive_from_backend() {
-  if (poll_ == nullptr || loopback()) return;
-  uint8_t byte = 0;
-  while (rx_count_ < fifo_depth() && poll_(context_, &byte)) {
-    if (!receive(byte)) break;
-  }
-}
-
 void VirtualPl011::poll_if_empty() {
   if (rx_count_ == 0) receive_from_backend();
 }

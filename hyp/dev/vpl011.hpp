@@ -90,7 +90,13 @@ class VirtualPl011 final : public MmioDevice {
 
   // Input arrived at the backend: takes bytes from the receive callback
   // while the FIFO has room (and loopback is off), raising RX/RT.
-  void receive_from_backend();
+  void receive_from_backend() {
+    if (poll_ == nullptr || loopback()) return;
+    uint8_t byte = 0;
+    while (rx_count_ < fifo_depth() && poll_(context_, &byte)) {
+      if (!receive(byte)) break;
+    }
+  }
 
   // The combined interrupt output UARTINTR: UARTMIS != 0. Its level changes
   // only through read(), write(), push_rx(), receive_from_backend() and
