@@ -41,7 +41,7 @@ constexpr uint64_t kRxPollsPerSecond = 1000;
 bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter,
               uint64_t size, bool vgic = false) {
   if (vm.mmio_count == Vm::kMaxMmioRegions) return false;
-  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, vgic, device == &vm.uart};
+  vm.mmio[vm.mmio_count++] = MmioRegion{base, size, device, counter, vgic};
   return true;
 }
 
@@ -185,6 +185,7 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
   vm.uart_poll_interval = arch::read<arch::CntfrqEl0>().value() / kRxPollsPerSecond;
   vm.uart.attach(uart_tx, guest_console_receive, &vm);
   if (!add_mmio(vm, kGuestUartBase, &vm.uart, &ExitStats::mmio_uart, kGuestPl011Size)) return false;
+  vm.mmio[vm.mmio_count - 1].uart = true;  // its interrupt line follows each access
   if (d.has_test_device && !add_mmio(vm, d.test_device, &vm.test_device, &ExitStats::mmio_test, kGuestTestDeviceSize))
     return false;
   if (gic_host_ready()) {
