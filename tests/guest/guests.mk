@@ -35,10 +35,11 @@ obj = $(GUEST_OUT)/obj/$(1)
 comma := ,
 
 GUEST_ELFS := boot boot-raw boot-image psci smp ram-256m ram-3g mmio mmio-mmu abort abort-mmu \
-  idregs-ipa40 idregs-ipa48 undef debugregs wfi reset progress crash vgic echo
+  idregs-ipa40 idregs-ipa48 undef debugregs wfi reset progress crash vgic
 # Raw binaries of every guest: boot-raw.bin and boot-image.bin are what
 # lamina loads as raw and Image payloads; the others are for --bare runs on
 # QEMU (QEMU passes x0 = its DT to a raw binary, not to an ELF).
+GUEST_ELFS += echo  # the console tests' guest
 GUEST_BINS := $(GUEST_ELFS)
 
 # Each guest's own objects.
