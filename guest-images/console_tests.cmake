@@ -28,3 +28,23 @@ add_test(NAME linux.console.shell
                  --reject "Kernel panic" --reject "Call trace:"
                  --reject "lamina: [0-9. ]+cpu[0-9]+ error:" --expect-exit 0)
 set_tests_properties(linux.console.shell PROPERTIES LABELS linux TIMEOUT 200)
+
+# The console after a guest reboot: `reboot -f` resets the VM (its vPL011
+# and its interrupt line with it); the second boot's shell must take typed
+# input again, then `poweroff -f` ends the run.
+add_test(NAME linux.console.reboot
+         COMMAND "${LAMINA_ROOT}/scripts/lamina-qemu" --image "${LAMINA_BUILD_DIR}/lamina.bin"
+                 --guest-kernel "${LAMINA_CONSOLE_IMAGES}/Image"
+                 --guest-initrd "${LAMINA_CONSOLE_IMAGES}/initramfs.cpio.gz"
+                 --guest-append "console=ttyAMA0 nokaslr lamina.mode=shell lamina.vcpus=2 lamina.mem_mib=1024"
+                 --vcpus 2 --guest-mem 1024M --gic 3
+                 --name linux.console.reboot --timeout 180
+                 --log "${CMAKE_CURRENT_BINARY_DIR}/logs/linux.console.reboot.log"
+                 --send-after "LAMINA-GUEST: shell" "" --send-after "/ # " "reboot -f\\r"
+                 --send-after "vm vm1: reset" "" --send-after "LAMINA-GUEST: shell" ""
+                 --send-after "/ # " "echo $((6*7))AGAIN\\r"
+                 --send-after "42AGAIN" "poweroff -f\\r"
+                 --expect "vm vm1: reset" --expect "42AGAIN" --expect "reboot: Power down" --expect-in-order
+                 --reject "WARNING: CPU" --reject "BUG: " --reject "Oops" --reject "Kernel panic"
+                 --reject "lamina: [0-9. ]+cpu[0-9]+ error:" --expect-exit 0)
+set_tests_properties(linux.console.reboot PROPERTIES LABELS linux TIMEOUT 240)
