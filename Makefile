@@ -1,7 +1,9 @@
 # lamina: a bare-metal AArch64 type-1 hypervisor.
 #
 #   make            build build/lamina.elf and build/lamina.bin (a Linux arm64 Image)
-#   make run        install what is missing, build, boot on QEMU virt (Ctrl-A X quits)
+#   make run        install what is missing, build lamina and the guest images, boot
+#                   Debian's kernel with the busybox initramfs under lamina on QEMU
+#                   virt to a shell (Ctrl-A X quits QEMU; `poweroff -f` in the guest)
 #   make test       install what is missing, build, run every test through one ctest
 #   make debug      boot paused with QEMU's gdb stub; then `make gdb` in another terminal
 #   make gdb        gdb-multiarch with lamina.elf's symbols, connected to `make debug`
@@ -10,6 +12,9 @@
 #                   bare QEMU); results in bench/results/
 #   make clean      remove build/
 #
+# `make run` / `make debug` overrides (defaults: guest-images/, GICv3, 2 vCPUs,
+# 1 GiB): KERNEL=FILE INITRD=FILE|'' DTB=FILE (the guest's own device tree)
+# CMDLINE='...' VCPUS=N MEM=MiB (or 512M, 2G) GIC=2|3.
 # V=1 prints full commands. LAMINA_MAX_CPUS=N sets the CPU limit (default 16).
 # LAMINA_FALLBACK_UART=0xADDR|none: the PL011 used to complain about a DTB
 # that names no usable console (default: QEMU virt's 0x09000000);
@@ -125,11 +130,30 @@ include tests/guest/guests.mk
 include bench/guest/bench_guest.mk
 include guest-images/guest-images.mk
 
-run: setup all
-	$(Q)scripts/lamina-qemu --interactive
+# `make run`: the Linux guest of guest-images/ under lamina, interactive
+# (the initramfs's shell mode). The builds run as a sub-make so that they
+# start only once setup has installed the toolchain; the guest images are
+# built only when the defaults are used.
+VCPUS ?= 2
+MEM ?= 1024
+GIC ?= 3
+KERNEL ?= $(GUEST_IMAGE_KERNEL)
+INITRD ?= $(GUEST_IMAGE_INITRD)
+DTB ?=
+# MEM in MiB: a plain number, or with an M or G suffix.
+RUN_MEM_MIB = $(strip $(if $(filter %G %g,$(MEM)),$(shell echo $$(( $(patsubst %g,%,$(patsubst %G,%,$(MEM))) * 1024 ))),$(patsubst %m,%,$(patsubst %M,%,$(MEM)))))
+CMDLINE ?= $(call guest_image_cmdline,shell,$(VCPUS),$(RUN_MEM_MIB))
+RUN_NEEDS := all $(if $(filter $(GUEST_IMAGE_KERNEL) $(GUEST_IMAGE_INITRD),$(KERNEL) $(INITRD)),guest-images)
+RUN_ARGS = --interactive --gic $(GIC) --guest-kernel $(KERNEL) $(if $(INITRD),--guest-initrd $(INITRD)) \
+  $(if $(DTB),--guest-dtb $(DTB)) --guest-append "$(CMDLINE)" --vcpus $(VCPUS) --guest-mem $(RUN_MEM_MIB)M
 
-debug: setup all
-	$(Q)scripts/lamina-qemu --interactive --gdb 1234
+run: setup
+	$(Q)$(MAKE) --no-print-directory $(RUN_NEEDS)
+	$(Q)scripts/lamina-qemu $(RUN_ARGS)
+
+debug: setup
+	$(Q)$(MAKE) --no-print-directory $(RUN_NEEDS)
+	$(Q)scripts/lamina-qemu $(RUN_ARGS) --gdb 1234
 
 gdb:
 	$(Q)gdb-multiarch -q -x scripts/gdb-lamina.gdb

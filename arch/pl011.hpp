@@ -173,6 +173,14 @@ class Pl011 {
     mmio_write32(base_ + pl011::kCr, static_cast<uint32_t>(cr.with(Pl011Cr::rxe, true).raw()));
   }
 
+  // UARTIMSC RXIM and RTIM (receive, receive timeout): UARTINTR follows
+  // received characters while they are unmasked. Other mask bits kept.
+  void set_receive_interrupts(bool on) const {
+    const Pl011Int imsc(mmio_read32(base_ + pl011::kImsc));
+    const Pl011Int next = imsc.with(Pl011Int::rx, on).with(Pl011Int::rt, on);
+    if (next.raw() != imsc.raw()) mmio_write32(base_ + pl011::kImsc, static_cast<uint32_t>(next.raw()));
+  }
+
   // A received byte, if the receive FIFO holds one.
   [[nodiscard]] bool try_get(char* c) const {
     if (Pl011Fr(mmio_read32(base_ + pl011::kFr)).get(Pl011Fr::rxfe)) return false;

@@ -62,6 +62,13 @@ bool try_read(char* c) {
   return uart.try_get(c);
 }
 
+void set_receive_interrupts(bool on) {
+  if (g_pl011_base == 0) return;
+  const arch::Pl011 uart(g_pl011_base);
+  uart.enable_receive();
+  uart.set_receive_interrupts(on);
+}
+
 void flush() {
   if (g_pl011_base != 0) arch::Pl011(g_pl011_base).flush();
 }

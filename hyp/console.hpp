@@ -34,8 +34,14 @@ void start_line();
 // Writes one byte as it is (guest output). Not serialized: callers hold lock().
 void put_raw(char c);
 
-// A byte typed on the console, if one is waiting (polled; guest input).
+// A byte typed on the console, if one is waiting (guest input). Not
+// serialized: callers hold lock().
 [[nodiscard]] bool try_read(char* c);
+
+// Turns the UART's receiver on and its receive and receive-timeout
+// interrupts on or off (UARTIMSC RXIM/RTIM). Not serialized: callers hold
+// lock() once other CPUs run.
+void set_receive_interrupts(bool on);
 
 // Waits until the UART has sent everything (before a power-off).
 void flush();

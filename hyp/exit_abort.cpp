@@ -129,6 +129,12 @@ ExitAction emulate_mmio(Vcpu& vcpu, const MmioRegion& region, arch::DataAbort ab
     result = region.device->read(offset, a.width_bytes, &vcpu.mmio_value);
     if (result == MmioResult::kOk) set_guest_reg(vcpu, a.reg, mmio_load_result(a, vcpu.mmio_value));
   }
+  // The vPL011's interrupt output may have changed (a transmit, a read of
+  // the FIFO, UARTIMSC, UARTICR): SPI 1 follows. A change is rare (input
+  // arrived and was read, the guest (un)masked); the vGIC then records it
+  // and kicks the vCPUs concerned, this one included, whose list registers
+  // (which a lane must not touch) are reloaded at the IRQ exit that follows.
+  if (region.uart) update_uart_line(vm);
   if (locked) vm.mmio_lock.unlock();
   if (result != MmioResult::kOk) return inject_external_abort(vcpu, esr, far, false);
   skip_instruction(vcpu, esr);

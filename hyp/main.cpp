@@ -9,6 +9,7 @@
 #include "boot/hyp_mmu.hpp"
 #include "boot/image_layout.hpp"
 #include "hyp/console.hpp"
+#include "hyp/guest_console.hpp"
 #include "hyp/crash.hpp"
 #include "hyp/el2_setup.hpp"
 #include "hyp/firmware.hpp"
@@ -252,6 +253,7 @@ bool map_gic(const GicDesc& g) {
                                                    : "boot complete; no VM could be started");
   }
   LOG_INFO("boot complete: running {} VM{}", vm_count(), vm_count() == 1 ? "" : "s");
+  start_guest_console_input(platform.uart);
   publish_vcpu_assignment();
   run_cpu(cpu);
 }

@@ -7,6 +7,7 @@
 #include "arch/mmio.hpp"
 #include "arch/regs/gich.hpp"
 #include "hyp/gic_host.hpp"
+#include "hyp/guest_console.hpp"
 #include "hyp/log.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/vgic/cpu_interface.hpp"
@@ -325,6 +326,7 @@ void vgic_handle_irqs(Vcpu& vcpu) {
     // fold around this exit was its purpose; disarmed before deactivation,
     // or its level would be pending again at once.
     if (intid == kHypTimerPpi) gic_hw_forwarding_watch(false);
+    (void)guest_console_irq(vcpu, intid);  // the console's receive interrupt (hyp/guest_console.hpp)
     gic_priority_drop(intid);
     gic_deactivate(intid);
   }

@@ -11,9 +11,10 @@
 //    (vgic_sync_from_guest, which marks the vCPU vgic_dirty); a dirty vCPU
 //    loads them again before it resumes (vgic_flush_to_guest). Other exits
 //    leave the list registers as they are;
-//  - the fast lanes (hyp/guest_entry.S) never touch the vGIC: the data-abort
-//    lane declines the vGIC's MMIO regions, and the list registers stay as
-//    loaded across a lane exit;
+//  - the fast lanes (hyp/guest_entry.S) never touch the list registers: the
+//    data-abort lane declines the vGIC's MMIO regions, and the list
+//    registers stay as loaded across a lane exit (it may change the model's
+//    inputs through vgic_set_spi_level, as any CPU may: the vPL011's line);
 //  - every VgicState call holds vm.vgic_lock;
 //  - after each load, take_kicks() becomes a physical SGI (kKickSgi) to the
 //    CPU of each other vCPU named: a running one exits (IRQ) and folds and

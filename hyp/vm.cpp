@@ -96,6 +96,7 @@ void Vm::finish_stop() {
              total.undefs_injected, total.other, resets);
   }
   guest_console_flush(*this);
+  guest_console_vm_stopped(*this);
   note_vm_stopped();
 }
 
@@ -105,6 +106,9 @@ void Vm::finish_reset() {
   for (uint32_t i = 0; i < vcpu_count(); ++i) vcpus[i].start_pending.store(false, std::memory_order_relaxed);
   psci.reset();
   vgic_vm_reset(*this);
+  // Its devices reset too (no vCPU runs): the UART's line goes down with it.
+  uart.reset();
+  update_uart_line(*this);
   state_.store(VmState::kRunning, std::memory_order_release);
   if (!load_payload()) {
     stop_reason_ = "its payload could not be reloaded";

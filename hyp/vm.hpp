@@ -21,6 +21,7 @@
 
 #include "hyp/dev/test_device.hpp"
 #include "hyp/dev/vpl011.hpp"
+#include "hyp/guest_console.hpp"
 #include "hyp/lib/psci_server.hpp"
 #include "hyp/lib/spinlock.hpp"
 #include "hyp/trap/fault_injection.hpp"
@@ -59,6 +60,8 @@ struct MmioRegion {
   // registers are folded first and loaded again after), under vgic_lock
   // instead of mmio_lock.
   bool vgic = false;
+  // The VM's vPL011: its interrupt line is updated after each access.
+  bool uart = false;
 };
 
 class Vm {
@@ -116,7 +119,8 @@ class Vm {
   SpinLock mmio_lock;  // the device models (not thread-safe themselves)
   Vcpu vcpus[kPsciMaxVcpus];
   VirtualPl011 uart;
-  uint64_t uart_poll_interval = 0;  // counter ticks between polls of the console
+  bool uart_line = false;  // the level its UARTINTR last gave SPI 1 (with uart)
+  uint64_t uart_poll_interval = 0;  // counter ticks between polls of the console (polled input)
   uint64_t uart_last_poll = 0;
   TestDevice test_device;
   bool has_vgic = false;  // a virtual GICv3 or GICv2 (the members at the end)
@@ -146,6 +150,14 @@ class Vm {
   vgic::VgicV2Distributor gicd_v2;
   vgic::VgicState vgic;
 };
+
+// After anything that may change the vPL011's UARTINTR, with the VM's
+// device models serialized: its SPI follows (hyp/guest_console.hpp). The
+// level rarely changes, so the common case is a compare.
+inline void update_uart_line(Vm& vm) {
+  const bool level = vm.uart.interrupt_pending();
+  if (level != vm.uart_line) [[unlikely]] guest_uart_line_changed(vm, level);
+}
 
 // Every VM, and how many exist (set up by hyp/vm_boot.cpp).
 [[nodiscard]] Vm* vm_table();

@@ -31,23 +31,12 @@ PsciConduit g_conduit = PsciConduit::kNone;
 
 // The virtual UART's bytes go to the shared console.
 void uart_tx(void* context, uint8_t byte) { guest_console_putc(*static_cast<Vm*>(context), static_cast<char>(byte)); }
-// Typed input for the virtual UART. Polling the physical UART costs a
-// console lock and two device reads, and a guest waiting for input reads
-// its flags in a loop: poll at most every kRxPollInterval of counter time
-// (1/1000 s), which a typist cannot tell from instant.
+// Typed input for the virtual UART comes from guest_console_receive
+// (hyp/guest_console.hpp). Where input is
+// polled, the console is looked at most every 1/kRxPollsPerSecond of
+// counter time while the guest reads an empty FIFO (a guest waiting for
+// input reads its flags in a loop), which a typist cannot tell from instant.
 constexpr uint64_t kRxPollsPerSecond = 1000;
-
-bool uart_rx(void* context, uint8_t* byte) {
-  Vm& vm = *static_cast<Vm*>(context);
-  const uint64_t now = arch::read<arch::CntpctEl0>().value();
-  if (now - vm.uart_last_poll < vm.uart_poll_interval) return false;
-  vm.uart_last_poll = now;
-  char c;
-  if (!guest_console_getc(vm, &c)) return false;
-  vm.uart_last_poll = 0;  // more may follow at once (a paste)
-  *byte = static_cast<uint8_t>(c);
-  return true;
-}
 
 bool add_mmio(Vm& vm, mm::IntermediatePhysAddr base, MmioDevice* device, uint64_t ExitStats::*counter,
               uint64_t size, bool vgic = false) {
@@ -258,8 +247,9 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
   if (!build_dtb(vm, d, host_fdt)) return false;
 
   vm.uart_poll_interval = arch::read<arch::CntfrqEl0>().value() / kRxPollsPerSecond;
-  vm.uart.attach(uart_tx, uart_rx, &vm);
+  vm.uart.attach(uart_tx, guest_console_receive, &vm);
   if (!add_mmio(vm, kGuestUartBase, &vm.uart, &ExitStats::mmio_uart, kGuestPl011Size)) return false;
+  vm.mmio[vm.mmio_count - 1].uart = true;  // its interrupt line follows each access
   if (d.has_test_device && !add_mmio(vm, d.test_device, &vm.test_device, &ExitStats::mmio_test, kGuestTestDeviceSize))
     return false;
   if (gic_host_version() == GicVersion::kV2) {

@@ -696,6 +696,22 @@ class HostDtbTest(unittest.TestCase):
         self.assertIn("already has a /chosen/vm1 node", err.getvalue())
 
 
+class SendTextTest(unittest.TestCase):
+    def test_escapes(self):
+        self.assertEqual(lq.parse_send_text(r"ls -l\r"), b"ls -l\r")
+        self.assertEqual(lq.parse_send_text(r"\x1c2\n\t\e\\"), b"\x1c2\n\t\x1b\\")
+        self.assertEqual(lq.parse_send_text("é"), "é".encode())
+        for bad in (r"\q", r"\x1", "end\\"):
+            with self.assertRaises(lq.argparse.ArgumentTypeError):
+                lq.parse_send_text(bad)
+
+    def test_send_after_is_a_test_option(self):
+        opts = lq.parse_args(["--send-after", "# $", r"echo\r"])
+        self.assertEqual(opts.mode, "test")
+        self.assertEqual(opts.send_after[0].data, b"echo\r")
+        self.assertEqual(opts.send_after[0].pattern.pattern, "# $")
+
+
 class CheckResultTest(unittest.TestCase):
     """check_result() decides PASS/FAIL from a run; tested here on made-up runs."""
 
@@ -756,6 +772,22 @@ def _str_w(rt: int, rn: int, offset: int) -> int:
     return 0xB9000000 | (offset // 4) << 10 | rn << 5 | rt
 
 
+def _ldr_w(rt: int, rn: int, offset: int) -> int:
+    return 0xB9400000 | (offset // 4) << 10 | rn << 5 | rt
+
+
+def _tbnz_w(rt: int, bit: int, words: int) -> int:
+    return 0x37000000 | bit << 19 | (words & 0x3FFF) << 5 | rt
+
+
+def _cmp_w_imm(rn: int, imm: int) -> int:
+    return 0x71000000 | imm << 10 | rn << 5 | 31  # subs wzr, wRn, #imm
+
+
+def _b_ne(words: int) -> int:
+    return 0x54000000 | (words & 0x7FFFF) << 5 | 0x1
+
+
 def _ldrb_post(rt: int, rn: int) -> int:
     return 0x38400400 | 1 << 12 | rn << 5 | rt  # ldrb wRt, [xRn], #1
 
@@ -782,6 +814,22 @@ def payload(message: bytes = b"", power_off: bool = False, echo_from: int | None
         words += [_movz_w(0, PSCI_SYSTEM_OFF & 0xFFFF), _movk_w(0, PSCI_SYSTEM_OFF >> 16, 1), conduit]
     words.append(B_SELF)
     return struct.pack(f"<{len(words)}I", *words)
+
+
+def echo_payload(prompt: bytes, last: int) -> bytes:
+    """Prints `prompt`, then echoes every byte it receives on the PL011 until it has echoed
+    `last`, then powers off (PSCI over SMC)."""
+    words = payload(prompt)[:-4]  # without the final `b .`
+    words_list = list(struct.unpack(f"<{len(words) // 4}I", words))
+    loop = [_ldr_w(1, 0, 0x18),   # w1 = UARTFR
+            _tbnz_w(1, 4, -1),    # RXFE: look again
+            _ldr_w(1, 0, 0),      # w1 = UARTDR
+            _str_w(1, 0, 0),      # echo it
+            _cmp_w_imm(1, last),
+            _b_ne(-5)]
+    words_list += loop
+    words_list += [_movz_w(0, PSCI_SYSTEM_OFF & 0xFFFF), _movk_w(0, PSCI_SYSTEM_OFF >> 16, 1), SMC_0, B_SELF]
+    return struct.pack(f"<{len(words_list)}I", *words_list)
 
 
 def tiny_elf(load_addr: int, trailer: bytes) -> bytes:
@@ -876,6 +924,23 @@ class QemuRunTest(unittest.TestCase):
                              capture_output=True, text=True, timeout=30)
         self.assertEqual(run.stdout, "PASS: bare\n", run.stderr)
         self.assertLess(time.monotonic() - start, 15)
+
+    def test_send_after_types_on_the_console_in_order(self):
+        # The payload echoes what it receives until a 'q': the second step waits for the
+        # first one's echo, so both must have been typed, in order.
+        run, _ = self.harness(echo_payload(b"ready> ", ord("q")), "--name", "typing", "--timeout", "20",
+                              "--send-after", "ready> ", r"one\x1c\t",
+                              "--send-after", "one\x1c", "two q",
+                              "--expect", "ready> one\x1c\ttwo q")
+        self.assertEqual(run.stdout, "PASS: typing\n", run.stdout + run.stderr)
+
+    def test_send_after_that_never_matches_fails(self):
+        run, _ = self.harness(echo_payload(b"ready> ", ord("q")), "--name", "stuck", "--timeout", "4",
+                              "--send-after", "ready> ", "x",
+                              "--send-after", "never", "q")
+        self.assertEqual(run.returncode, 1)
+        self.assertEqual(run.stdout.splitlines()[0],
+                         "FAIL: stuck: timed out after 4 s; --send-after step 2 never typed: /never/ did not match")
 
     def test_exit_status_mismatch(self):
         run, _ = self.harness(payload(b"x", power_off=True), "--expect-exit", "1", "--name", "st")

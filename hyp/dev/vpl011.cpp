@@ -107,11 +107,7 @@ bool VirtualPl011::receive(uint8_t byte) {
 }
 
 void VirtualPl011::poll_if_empty() {
-  if (poll_ == nullptr || loopback() || rx_count_ != 0) return;
-  uint8_t byte = 0;
-  while (rx_count_ < fifo_depth() && poll_(context_, &byte)) {
-    if (!receive(byte)) break;
-  }
+  if (rx_count_ == 0) receive_from_backend();
 }
 
 uint32_t VirtualPl011::pop_rx() {

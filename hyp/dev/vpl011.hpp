@@ -9,11 +9,16 @@
 //  - Transmission is instantaneous: every byte written to UARTDR goes to the
 //    transmit callback at once, so UARTFR reads TXFE = 1, TXFF = 0, BUSY =
 //    0, and each write raises the transmit interrupt (the FIFO drained past
-//    its trigger level). Bytes are sent whatever UARTCR.UARTEN/TXE say, as
+//    its trigger level), which stays raised until UARTICR clears it, as in
+//    QEMU (so a driver that unmasks TXIM with nothing left to send sees the
+//    interrupt at once, and Linux's amba-pl011, which unmasks it only when
+//    the FIFO filled up, never needs it). Bytes are sent whatever UARTCR.UARTEN/TXE say, as
 //    QEMU does, so programs that never enable the UART still print.
-//  - Reception: EL2 code feeds bytes with push_rx(), and the receive poll
-//    callback is asked for more whenever the guest looks (UARTDR, UARTFR,
-//    UARTRIS, UARTMIS) at an empty FIFO. The FIFO is 16 deep with
+//  - Reception: EL2 code feeds bytes with push_rx(), or has the device
+//    pull them from the receive callback with receive_from_backend() when
+//    input arrives (an interrupt); the callback is also asked for more
+//    whenever the guest looks (UARTDR, UARTFR, UARTRIS, UARTMIS) at an
+//    empty FIFO. The FIFO is 16 deep with
 //    UARTLCR_H.FEN set, 1 deep without; changing FEN empties it (QEMU).
 //    The receive interrupt follows UARTIFLS.RXIFLSEL; the receive timeout
 //    interrupt is raised as soon as a byte arrives (no bit time passes in
@@ -83,7 +88,20 @@ class VirtualPl011 final : public MmioDevice {
   // is full or loopback is on; the caller keeps it for later.
   [[nodiscard]] bool push_rx(uint8_t byte);
 
-  // The combined interrupt output UARTINTR: UARTMIS != 0.
+  // Input arrived at the backend: takes bytes from the receive callback
+  // while the FIFO has room (and loopback is off), raising RX/RT.
+  void receive_from_backend() {
+    if (poll_ == nullptr || loopback()) return;
+    uint8_t byte = 0;
+    while (rx_count_ < fifo_depth() && poll_(context_, &byte)) {
+      if (!receive(byte)) break;
+    }
+  }
+
+  // The combined interrupt output UARTINTR: UARTMIS != 0. Its level changes
+  // only through read(), write(), push_rx(), receive_from_backend() and
+  // reset(); the VM drives its interrupt line (SPI 1 on QEMU virt,
+  // level-sensitive) from it after each of those.
   [[nodiscard]] bool interrupt_pending() const { return (ris_.raw() & imsc_.raw()) != 0; }
 
   // Bytes waiting in the receive FIFO.

@@ -13,6 +13,7 @@ namespace {
 using dt::DeviceTree;
 
 constexpr size_t kCellBytes = 4;
+constexpr uint32_t kFirstSpiIntid = 32;  // IHI 0069 "INTIDs": SPIs are 32-1019
 
 // MPIDR_EL1 affinity fields Aff3 [39:32], Aff2 [23:16], Aff1 [15:8] and
 // Aff0 [7:0] (DDI 0487 K.a D24.2 "MPIDR_EL1, Multiprocessor Affinity
@@ -390,7 +391,12 @@ Result<TimerDesc, DtError> read_timer(const DeviceTree& tree, const GicNode& gic
 
 // /chosen/stdout-path (DT spec 3.6 "/chosen Node"): a path or alias,
 // optionally followed by ":options" (e.g. "serial0:115200n8").
-Result<UartDesc, DtError> read_console(const DeviceTree& tree) {
+struct ConsoleNode {
+  UartDesc desc;
+  int node = -1;
+};
+
+Result<ConsoleNode, DtError> read_console_node(const DeviceTree& tree) {
   const int chosen = tree.find_path("/chosen");
   const char* property = nullptr;
   dt::Property value;
@@ -429,7 +435,41 @@ Result<UartDesc, DtError> read_console(const DeviceTree& tree) {
   }
   uart.regs = TRY(tree.reg_range(node, 0));
   uart.kind = UartKind::kPl011;
-  return uart;
+  return ConsoleNode{uart, node};
+}
+
+Result<UartDesc, DtError> read_console(const DeviceTree& tree) {
+  const ConsoleNode console = TRY(read_console_node(tree));
+  return console.desc;
+}
+
+// The console UART's interrupt (its first `interrupts` specifier), if it
+// goes to the GIC as an SPI. Binding: interrupt-controller/arm,gic.yaml and
+// arm,gic-v3.yaml, <type number flags> with flags[3:0] 1 = edge rising, 4 =
+// level high (interrupt-controller/irq.h). Absent, routed elsewhere or a
+// PPI: no interrupt (lamina polls). A malformed specifier is an error.
+Status<DtError> read_console_interrupt(const DeviceTree& tree, const GicNode& gic, const ConsoleNode& console,
+                                       UartDesc* uart) {
+  dt::Property interrupts;
+  if (!tree.property(console.node, "interrupts", &interrupts)) return Ok{};
+  const int controller = TRY(tree.interrupt_parent(console.node));
+  if (controller != gic.node) return Ok{};
+  const size_t stride = gic.interrupt_cells * kCellBytes;
+  if (interrupts.size < stride || interrupts.size % stride != 0) {
+    return Err{tree.error(DtErrorCode::kBadProperty, console.node, "interrupts",
+                          "expected whole GIC interrupt specifiers")};
+  }
+  uint32_t intid = 0;
+  if (!dt::gic_spec_to_intid(dt::read_cell(interrupts.data), dt::read_cell(interrupts.data + kCellBytes), &intid)) {
+    return Err{tree.error(DtErrorCode::kBadProperty, console.node, "interrupts",
+                          "the console's interrupt is not a valid SPI or PPI")};
+  }
+  if (intid < kFirstSpiIntid) return Ok{};
+  constexpr uint32_t kEdgeTriggerMask = 0x3;  // IRQ_TYPE_EDGE_RISING | IRQ_TYPE_EDGE_FALLING
+  uart->has_interrupt = true;
+  uart->intid = intid;
+  uart->edge = (dt::read_cell(interrupts.data + 2 * kCellBytes) & kEdgeTriggerMask) != 0;
+  return Ok{};
 }
 
 const char* read_bootargs(const DeviceTree& tree) {
@@ -554,7 +594,9 @@ Result<Ok, DtError> discover_platform(const void* fdt, mm::PhysAddr fdt_pa, Plat
   const GicNode gic = TRY(read_gic(tree));
   out->gic = gic.desc;
   out->timer = TRY(read_timer(tree, gic));
-  out->uart = TRY(read_console(tree));
+  const ConsoleNode console = TRY(read_console_node(tree));
+  out->uart = console.desc;
+  TRY(read_console_interrupt(tree, gic, console, &out->uart));
   out->bootargs = read_bootargs(tree);
   return Ok{};
 }

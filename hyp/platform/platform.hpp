@@ -63,6 +63,13 @@ struct UartDesc {
   UartKind kind = UartKind::kNone;
   mm::PhysRange regs;
   char path[kMaxDtPath] = {};  // DT path of the node, for messages
+  // Its interrupt (UARTINTR), when `interrupts` names an SPI of the GIC:
+  // lamina takes its receive interrupt at EL2. Without one (no property,
+  // another interrupt controller, a PPI) lamina polls for typed input.
+  // Filled by discover_platform() only, not by find_console_uart().
+  bool has_interrupt = false;
+  uint32_t intid = 0;  // INTID (SPI n is INTID 32 + n)
+  bool edge = false;   // edge-triggered (else level-sensitive, as a PL011's line is)
 };
 
 // The architected timer's PPIs, as INTIDs (PPI n is INTID 16 + n).

@@ -121,6 +121,29 @@ lamina_guest_test(two-vms progress.elf
   --reject "GUEST-CHECK .*: FAIL" --reject "GUEST-RESULT: FAIL" --reject "vm vm1: stopped .unrecoverable"
   --reject "crash report" --reject "PANIC" --expect-exit 0)
 
+# --- Two VMs on one console: the escape sequence moves the input ----------
+# vm1 and vm2 run the echo guest; what is typed goes to vm1 until Ctrl-\ 2
+# moves the input to vm2 (lamina says so on a line of its own), Ctrl-\
+# Ctrl-\ passes one Ctrl-\ through, Ctrl-\ 1 moves it back. Each VM echoes
+# only what was typed while it had the input; "q" ends each, and QEMU exits
+# 0 once both have stopped. (--send-after steps run in order, each after its
+# pattern matched beyond the previous step's match.) On GICv3 input is
+# taken by interrupt; on GICv2 hosts (until lamina runs their GIC) polled.
+foreach(gic 3 2)
+lamina_guest_test(console.two-vms.gicv${gic} echo.elf --gic ${gic}
+  --vm "name=vm2,kernel=${LAMINA_GUESTS}/echo.elf,mem=64M,vcpus=1" --guest-mem 64M
+  --send-after "vm1\\| GUEST-INFO echo ready" "hello1\\r"
+  --send-after "vm1\\| GUEST-INFO echo: hello1" "\\x1c2"
+  --send-after "lamina: console input -> vm2" "hello2 a\\x1c\\x1cb\\r"
+  --send-after "vm2\\| GUEST-INFO echo: hello2" "q\\r\\x1c1"
+  --send-after "lamina: console input -> vm1" "q\\r"
+  --expect "vm1\\| GUEST-INFO echo: hello1"
+  --expect "vm2\\| GUEST-INFO echo: hello2 a\\\\x1cb"
+  --expect "vm1\\| GUEST-RESULT: PASS" --expect "vm2\\| GUEST-RESULT: PASS"
+  --reject "vm1\\| GUEST-INFO echo: hello2" --reject "vm2\\| GUEST-INFO echo: hello1"
+  --reject "GUEST-CHECK .*: FAIL" ${GUEST_LAMINA_CLEAN} --expect-exit 0)
+endforeach()
+
 # --- The framework itself on bare QEMU at EL1 (no lamina) -----------------
 # QEMU's answers differ from lamina's (no test device, QEMU's own PSCI over
 # HVC only, ID registers not sanitized), so these tests pin the checks whose

@@ -39,6 +39,7 @@ GUEST_ELFS := boot boot-raw boot-image psci smp ram-256m ram-3g mmio mmio-mmu ab
 # Raw binaries of every guest: boot-raw.bin and boot-image.bin are what
 # lamina loads as raw and Image payloads; the others are for --bare runs on
 # QEMU (QEMU passes x0 = its DT to a raw binary, not to an ELF).
+GUEST_ELFS += echo  # the console tests' guest
 GUEST_BINS := $(GUEST_ELFS)
 
 # Each guest's own objects.
@@ -58,6 +59,7 @@ $(GUEST_OUT)/vgic.elf: $(call obj,vgic.cpp.o)
 $(GUEST_OUT)/reset.elf: $(call obj,reset.cpp.o)
 $(GUEST_OUT)/progress.elf: $(call obj,progress.cpp.o)
 $(GUEST_OUT)/crash.elf: $(call obj,crash.cpp.o)
+$(GUEST_OUT)/echo.elf: $(call obj,echo.cpp.o)
 
 # Variant parameters.
 GUEST_PARAMS_boot-raw := raw=1

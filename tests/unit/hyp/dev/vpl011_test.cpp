@@ -167,6 +167,98 @@ TEST_F(Vpl011Test, ReceiveInterruptPendingWhenUnmasked) {
   EXPECT_FALSE(uart.interrupt_pending());
 }
 
+// The line Linux's amba-pl011 driver sees, in the order it programs the
+// device (drivers/tty/serial/amba-pl011.c: pl011_hwinit clears every
+// interrupt, pl011_enable_interrupts unmasks RX and RT; transmission
+// polls TXFF with TXIM masked): up when input arrives, down once the FIFO
+// is read empty, never raised by transmitting.
+TEST_F(Vpl011Test, InterruptLineThroughLinuxDriverSequence) {
+  wr(kLcrH, kLcrFen | (0b11 << 5));
+  wr(kIcr, 0x7ff);
+  wr(kImsc, kIntRx | kIntRt);
+  EXPECT_FALSE(uart.interrupt_pending());
+  for (const char c : std::string("echo hi\r")) wr(kDr, static_cast<uint8_t>(c));
+  EXPECT_FALSE(uart.interrupt_pending()) << "TX raised in UARTRIS but masked";
+  backend.input = {'l', 's', '\r'};
+  uart.receive_from_backend();
+  EXPECT_TRUE(uart.interrupt_pending());
+  EXPECT_EQ(uart.rx_level(), 3u);
+  EXPECT_EQ(rd(kMis), kIntRt) << "3 below the 1/2 trigger: the timeout carries the line";
+  std::string got;
+  while ((rd(kFr) & kFrRxfe) == 0) {
+    EXPECT_TRUE(uart.interrupt_pending()) << "still data";
+    got.push_back(static_cast<char>(rd(kDr)));
+  }
+  EXPECT_EQ(got, "ls\r");
+  EXPECT_FALSE(uart.interrupt_pending()) << "read empty: the line drops";
+}
+
+// Input beyond the FIFO stays with the backend until the guest has read
+// the FIFO empty; receive_from_backend() takes only what fits.
+TEST_F(Vpl011Test, ReceiveFromBackendTakesWhatFits) {
+  wr(kLcrH, kLcrFen);
+  wr(kImsc, kIntRx | kIntRt);
+  for (int i = 0; i < 20; ++i) backend.input.push_back(static_cast<uint8_t>('A' + i));
+  uart.receive_from_backend();
+  EXPECT_EQ(uart.rx_level(), 16u);
+  EXPECT_EQ(backend.input.size(), 4u);
+  EXPECT_EQ(rd(kMis), kIntRx | kIntRt) << "at or above the trigger level";
+  uart.receive_from_backend();  // full: nothing more
+  EXPECT_EQ(backend.input.size(), 4u);
+  std::string got;
+  while ((rd(kFr) & kFrRxfe) == 0) got.push_back(static_cast<char>(rd(kDr)));
+  EXPECT_EQ(got, "ABCDEFGHIJKLMNOPQRST") << "UARTFR on the empty FIFO fetched the rest";
+  EXPECT_FALSE(uart.interrupt_pending());
+}
+
+TEST_F(Vpl011Test, ReceiveFromBackendRefusedInLoopback) {
+  wr(kCr, 0x300 | kCrLbe | 1);
+  backend.input = {'x'};
+  uart.receive_from_backend();
+  EXPECT_EQ(uart.rx_level(), 0u);
+  EXPECT_EQ(backend.input.size(), 1u);
+}
+
+// QEMU's model, which these guests are written against: the transmit
+// interrupt is raised by every write and cleared only by UARTICR, so a
+// driver that unmasks TXIM after sending sees the line up at once (the FIFO
+// is empty), and a write after UARTICR raises it again.
+TEST_F(Vpl011Test, TransmitLineAsQemu) {
+  wr(kDr, 'a');
+  wr(kImsc, kIntTx);
+  EXPECT_TRUE(uart.interrupt_pending());
+  wr(kIcr, kIntTx);
+  EXPECT_FALSE(uart.interrupt_pending());
+  wr(kDr, 'b');
+  EXPECT_TRUE(uart.interrupt_pending());
+  wr(kImsc, 0);
+  EXPECT_FALSE(uart.interrupt_pending()) << "masking drops the line";
+  wr(kImsc, kIntTx);
+  EXPECT_TRUE(uart.interrupt_pending()) << "unmasking raises it again";
+}
+
+// UARTINTR is UARTMIS != 0 for every interrupt bit, one at a time.
+TEST_F(Vpl011Test, InterruptPendingIsMisNonZero) {
+  wr(kCr, 0x300 | kCrLbe | 1);  // loopback: the OE overrun is reachable
+  wr(kLcrH, 0);                 // one-deep FIFO
+  wr(kDr, 'x');
+  wr(kDr, 'y');                 // overrun
+  const uint64_t raised = rd(kRis);
+  EXPECT_EQ(raised & (kIntRx | kIntRt | kIntTx | kIntOe), kIntRx | kIntRt | kIntTx | kIntOe);
+  for (unsigned bit = 0; bit < 11; ++bit) {
+    wr(kImsc, uint64_t{1} << bit);
+    EXPECT_EQ(uart.interrupt_pending(), ((raised >> bit) & 1) != 0) << bit;
+  }
+}
+
+TEST_F(Vpl011Test, ResetDropsTheLine) {
+  wr(kImsc, kIntRx | kIntRt);
+  ASSERT_TRUE(uart.push_rx('k'));
+  ASSERT_TRUE(uart.interrupt_pending());
+  uart.reset();
+  EXPECT_FALSE(uart.interrupt_pending());
+}
+
 TEST_F(Vpl011Test, SwitchingTheFifoEmptiesIt) {
   ASSERT_TRUE(uart.push_rx('a'));
   wr(kLcrH, kLcrFen);

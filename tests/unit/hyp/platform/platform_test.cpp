@@ -7,7 +7,10 @@
 #include <cstring>
 #include <gtest/gtest.h>
 #include <libfdt.h>
+#include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fakes/dtb_blob.hpp"
 
@@ -51,6 +54,10 @@ Platform discover_qemu_virt(const Dtb& dtb, uint64_t ram_size) {
   EXPECT_EQ(p.uart.kind, UartKind::kPl011);
   EXPECT_EQ(p.uart.regs, range(0x09000000, 0x1000));
   EXPECT_STREQ(p.uart.path, "/pl011@9000000");
+  // interrupts = <0 1 4>: SPI 1, level-high.
+  EXPECT_TRUE(p.uart.has_interrupt);
+  EXPECT_EQ(p.uart.intid, 33u);
+  EXPECT_FALSE(p.uart.edge);
   EXPECT_EQ(p.gic.distributor, range(0x08000000, 0x10000));
   EXPECT_TRUE(p.psci.standard_function_ids);
   return p;
@@ -202,6 +209,11 @@ void expect_rpi4_devices(const Platform& p) {
   EXPECT_EQ(p.uart.kind, UartKind::kPl011);
   EXPECT_EQ(p.uart.regs, range(0xfe201000, 0x200));
   EXPECT_STREQ(p.uart.path, "/soc/serial@7e201000");
+  // <GIC_SPI 121 IRQ_TYPE_LEVEL_HIGH>, to the GIC-400 through /soc's
+  // interrupt-parent.
+  EXPECT_TRUE(p.uart.has_interrupt);
+  EXPECT_EQ(p.uart.intid, 153u);
+  EXPECT_FALSE(p.uart.edge);
   // Only the FDT header's /memreserve/ for the spin table page; the
   // /reserved-memory children are a dynamic CMA pool ("size" only) and a
   // disabled, empty nvram node.
@@ -346,8 +358,73 @@ TEST(PlatformSyntheticTest, EverythingTranslatedAndFiltered) {
   EXPECT_EQ(p.uart.kind, UartKind::kPl011);
   EXPECT_STREQ(p.uart.path, "/soc/bridge@1000000/serial@2000");
   EXPECT_EQ(p.uart.regs, range(0x21002000, 0x1000));
+  EXPECT_TRUE(p.uart.has_interrupt);  // <0 33 4>, parent inherited from the root
+  EXPECT_EQ(p.uart.intid, 65u);
+  EXPECT_FALSE(p.uart.edge);
   ASSERT_NE(p.bootargs, nullptr);
   EXPECT_STREQ(p.bootargs, "console=ttyAMA0 lamina.synthetic=1");
+}
+
+// The console's interrupt: edge flags, the polled fallbacks (no property,
+// a PPI, another controller) and a malformed specifier.
+TEST(PlatformSyntheticTest, ConsoleInterruptVariants) {
+  const char* serial = "/soc/bridge@1000000/serial@2000";
+  const auto discover_with = [&](auto edit) {
+    Dtb dtb = Dtb::load("synthetic.dtb").editable();
+    edit(dtb);
+    Platform p;
+    const auto result = discover_platform(dtb.data(), kDtbPa, &p);
+    return std::make_pair(result.ok() ? DtErrorCode::kNoBlob : result.error().code, p);
+  };
+  const auto set_interrupts = [&](Dtb& dtb, std::initializer_list<uint32_t> cells) {
+    std::vector<fdt32_t> raw;
+    for (const uint32_t c : cells) raw.push_back(cpu_to_fdt32(c));
+    ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node(serial), "interrupts", raw.data(),
+                          static_cast<int>(raw.size() * sizeof(fdt32_t))), 0);
+  };
+  {  // edge rising
+    const auto [code, p] = discover_with([&](Dtb& d) { set_interrupts(d, {0, 7, 1}); });
+    EXPECT_EQ(code, DtErrorCode::kNoBlob);
+    EXPECT_TRUE(p.uart.has_interrupt);
+    EXPECT_EQ(p.uart.intid, 39u);
+    EXPECT_TRUE(p.uart.edge);
+  }
+  {  // no interrupts property: polled
+    const auto [code, p] = discover_with([&](Dtb& d) { ASSERT_EQ(fdt_delprop(d.data(), d.node(serial), "interrupts"), 0); });
+    EXPECT_EQ(code, DtErrorCode::kNoBlob);
+    EXPECT_FALSE(p.uart.has_interrupt);
+  }
+  {  // a PPI: not a line lamina can route to a CPU, polled
+    const auto [code, p] = discover_with([&](Dtb& d) { set_interrupts(d, {1, 5, 4}); });
+    EXPECT_EQ(code, DtErrorCode::kNoBlob);
+    EXPECT_FALSE(p.uart.has_interrupt);
+  }
+  {  // another interrupt controller: polled
+    const auto [code, p] = discover_with([&](Dtb& d) {
+      const int intc = fdt_add_subnode(d.data(), 0, "other-intc");
+      ASSERT_GE(intc, 0);
+      ASSERT_EQ(fdt_setprop_empty(d.data(), intc, "interrupt-controller"), 0);
+      ASSERT_EQ(fdt_setprop_u32(d.data(), intc, "#interrupt-cells", 1), 0);
+      ASSERT_EQ(fdt_setprop_u32(d.data(), intc, "phandle", 0x777), 0);
+      ASSERT_EQ(fdt_setprop_u32(d.data(), d.node(serial), "interrupt-parent", 0x777), 0);
+      set_interrupts(d, {3});
+    });
+    EXPECT_EQ(code, DtErrorCode::kNoBlob);
+    EXPECT_FALSE(p.uart.has_interrupt);
+  }
+  {  // a truncated specifier stops discovery, naming the node
+    const auto [code, p] = discover_with([&](Dtb& d) { set_interrupts(d, {0, 7}); });
+    EXPECT_EQ(code, DtErrorCode::kBadProperty);
+  }
+  {  // an unknown specifier type
+    const auto [code, p] = discover_with([&](Dtb& d) { set_interrupts(d, {9, 7, 4}); });
+    EXPECT_EQ(code, DtErrorCode::kBadProperty);
+  }
+  // find_console_uart() alone does not look at interrupts.
+  const Dtb dtb = Dtb::load("synthetic.dtb");
+  const auto uart = find_console_uart(dtb.data());
+  ASSERT_TRUE(uart.ok());
+  EXPECT_FALSE(uart.value().has_interrupt);
 }
 
 // Without stdout-path, the first *enabled* arm,pl011 is the console.
