@@ -445,7 +445,7 @@ Result<size_t, GuestDtbError> build_guest_dtb(const GuestDtbSpec& spec, void* ou
 
   err = fdt_finish(out);
   if (err != 0) return Err{write_error(err, "end of tree", GuestDtbErrorCode::kLibfdt)};
-  return static_cast<size_t>(fdt_totalsize(out));
+  return add_passthrough_nodes(spec, out, out_size);
 }
 
 // --- patch ------------------------------------------------------------------
@@ -592,6 +592,7 @@ Result<size_t, GuestDtbError> patch_guest_dtb(const void* user_dtb, size_t user_
   TRY(replace_memory(out, spec));
   TRY(patch_chosen(out, spec));
   TRY(patch_psci(out));
+  TRY(prune_user_devices(spec, out));
 
   err = fdt_pack(out);
   if (err != 0) return Err{write_error(err, "user DTB", GuestDtbErrorCode::kLibfdt)};

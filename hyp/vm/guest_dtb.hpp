@@ -31,6 +31,7 @@
 
 #include "hyp/lib/result.hpp"
 #include "hyp/platform/platform.hpp"
+#include "hyp/vm/passthrough.hpp"
 #include "mm/addr.hpp"
 
 namespace lamina::hyp {
@@ -122,6 +123,11 @@ struct GuestDtbSpec {
   GuestGicSpec gic;
   bool has_test_device = false;  // a "lamina,test-device" node, reg 4 KiB
   mm::IntermediatePhysAddr test_device;
+  // Devices passed through (nullptr or empty: none), with the host DTB their
+  // nodes are in (hyp/vm/guest_dtb_passthrough.cpp). Built trees get copies
+  // of their nodes; a user's tree loses the device nodes the VM does not own.
+  const void* host_fdt = nullptr;
+  const PassthroughPlan* passthrough = nullptr;
 };
 
 enum class GuestDtbErrorCode : uint8_t {
@@ -167,6 +173,10 @@ void describe_guest_dtb_error(const GuestDtbError& e, char* buf, size_t buf_size
 // removed); the PSCI node (by compatible, else /psci; created as in
 // build_guest_dtb if absent) gets method = "hvc". Nothing else is read from
 // the spec. `out` must be 8-byte aligned and must not overlap the user DTB.
+// Also (guest_dtb_passthrough.cpp): ITS and GICv2m nodes and every
+// msi-parent/msi-map are removed (guests get no MSI controller), and so is
+// every device node at the root that the VM does not own (see
+// prune_user_devices).
 // Errors: kBadBuffer; kBadSpec (RAM, initrd); kBadUserDtb (fdt_check_full
 // failed: libfdt_error says why; or root cells too narrow for the RAM);
 // kBufferTooSmall.
@@ -180,5 +190,27 @@ void describe_guest_dtb_error(const GuestDtbError& e, char* buf, size_t buf_size
 // (it is validated again here). Errors: kBadHostDtb (no timer node, an
 // interrupt parent without 3-cell specifiers, not 4 or 5 specifiers).
 [[nodiscard]] Result<TimerInterrupts, GuestDtbError> host_timer_interrupts(const void* host_fdt);
+
+// --- passthrough (hyp/vm/guest_dtb_passthrough.cpp) -------------------------
+
+// Copies the nodes of spec.passthrough's devices from spec.host_fdt to the
+// root of the finished tree `fdt` (an out_size buffer), and a gpio-keys node
+// whose every GPIO is on a copied controller: properties as they are, except
+// interrupt-parent (the guest's GIC), clocks (a host fixed clock of QEMU's
+// apb-pclk rate becomes the guest's apb-pclk), interrupt-map (parent phandle
+// the guest's GIC, its unit address in the guest GIC's #address-cells, 0),
+// phandle (renumbered; gpios follow), and msi-parent/msi-map/msi-map-mask,
+// iommus/iommu-map (dropped: no ITS, no IOMMU for guests). Packs the tree.
+// Errors: kBadSpec (devices without a guest GIC), kBadHostDtb (a clock that
+// is not the apb-pclk, a phandle the copy cannot follow), kBufferTooSmall.
+[[nodiscard]] Result<size_t, GuestDtbError> add_passthrough_nodes(const GuestDtbSpec& spec, void* fdt,
+                                                                  size_t out_size);
+
+// A user's tree (open, with room): removes ITS/GICv2m nodes and MSI
+// properties, and every child of the root with `reg` that is not memory, an
+// interrupt controller, the virtual UART, the test device or a device whose
+// pages the VM owns (so the guest does not probe hardware it cannot reach),
+// then gpio-keys nodes whose GPIO controller is gone.
+[[nodiscard]] Result<Ok, GuestDtbError> prune_user_devices(const GuestDtbSpec& spec, void* fdt);
 
 }  // namespace lamina::hyp

@@ -239,6 +239,10 @@ const char* lamina_owned(const DeviceTree& tree, int node, int console) {
 
 Status<DtError> read_device(Context& c, int node, int console) {
   if (const char* why = lamina_owned(c.tree, node, console)) return Err{c.fail(DtErrorCode::kBadProperty, why)};
+  if (c.tree.parent(node).value_or(-1) != dt::kRootNode) {
+    // The guest DT gets a copy of the node at its root, with `reg` as is.
+    return Err{c.fail(DtErrorCode::kUnsupported, "lamina passes through devices at the DT root only")};
+  }
   if (!c.tree.has_property(node, "reg")) {
     return Err{c.fail(DtErrorCode::kBadProperty, "the node has no reg: not a device lamina can map (a gpio-keys "
                                                  "node comes with its GPIO controller)")};

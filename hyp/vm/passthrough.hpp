@@ -75,7 +75,8 @@ struct PassthroughPlan {
 //                trigger is not rising edge or high level;
 //  kMissingNode  a path that does not exist in the host DT;
 //  kTooMany      more than the plan's fixed tables hold;
-//  kUnsupported  `interrupts-extended`, a PCI host bridge not at the root;
+//  kUnsupported  `interrupts-extended`, a device that is not a child of the
+//                root;
 //  the DeviceTree::translate errors for a `reg` that cannot be translated.
 [[nodiscard]] Status<DtError> read_passthrough(const dt::DeviceTree& tree, int vm, PassthroughPlan* out);
 
