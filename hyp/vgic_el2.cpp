@@ -7,6 +7,7 @@
 #include "arch/regs/gich.hpp"
 #include "hyp/gic_host.hpp"
 #include "hyp/log.hpp"
+#include "hyp/passthrough.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/vgic/cpu_interface.hpp"
 #include "hyp/vgic/list_registers.hpp"
@@ -239,6 +240,19 @@ void vgic_handle_irqs(Vcpu& vcpu) {
       ++vcpu.stats.vtimer_irqs;
       VgicLock lock(vm);
       (void)vm.vgic.set_line(vcpu.index(), kVtimerPpi, true);
+      continue;
+    }
+    if (Vm* owner = passthrough_owner(intid); owner != nullptr) {
+      // A passthrough device's SPI (hyp/passthrough.hpp): like the timer,
+      // left active for the guest's deactivation through the HW bit. Routed
+      // to this vCPU's CPU, so normally this VM's: no kick of our own.
+      gic_priority_drop(intid);
+      if (owner == &vm) {
+        VgicLock lock(vm);
+        (void)vm.vgic.set_line(vcpu.index(), intid, true);
+      } else {
+        (void)vgic_set_spi_level(*owner, intid, true);
+      }
       continue;
     }
     if (intid == kMaintenancePpi) {
