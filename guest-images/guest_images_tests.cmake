@@ -65,6 +65,19 @@ endfunction()
 lamina_linux_test(gicv3.2vcpu 2 1024 --gic 3)
 lamina_linux_test(gicv3.4vcpu.icount 4 1024 --gic 3 --icount)
 
+# Passthrough (label linux): virtio-blk disks with fresh markers on a
+# virtio-mmio transport and behind the PCIe host bridge (INTx), and the PL031
+# RTC, read from inside the guest (guest-images/passthrough-test.sh).
+function(lamina_linux_passthrough_test name)
+  add_test(NAME "linux.${name}"
+           COMMAND sh "${LAMINA_ROOT}/guest-images/passthrough-test.sh" "${LAMINA_QEMU}"
+                   "${LAMINA_BUILD_DIR}/lamina.bin" "${LAMINA_GUEST_IMAGES}" "${CMAKE_CURRENT_BINARY_DIR}/disks"
+                   "linux.${name}" "${CMAKE_CURRENT_BINARY_DIR}/logs/linux.${name}.log" ${ARGN})
+  set_tests_properties("linux.${name}" PROPERTIES LABELS linux TIMEOUT 180)
+endfunction()
+
+lamina_linux_passthrough_test(gicv3.passthrough --gic 3)
+
 # The initramfs writer's own tests (no QEMU).
 add_test(NAME unit.guest-images.mkinitramfs
          COMMAND "${LAMINA_PYTHON3}" -m unittest guest-images/test_mkinitramfs.py

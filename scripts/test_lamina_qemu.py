@@ -683,6 +683,12 @@ class PassthroughTest(unittest.TestCase):
                          ["/pl031@9010000", "/virtio_mmio@a000000", "/pl061@9030000", "/pcie@10000000",
                           "/fw-cfg@9020000"])
 
+    def test_qemu_args_are_appended_split(self):
+        argv = argv_for("--qemu-args", "-drive if=none,file='a b.img',format=raw,id=d",
+                        "--qemu-args", "-device virtio-blk-device,drive=d")
+        self.assertEqual(argv[-4:], ["-drive", "if=none,file=a b.img,format=raw,id=d", "-device",
+                                     "virtio-blk-device,drive=d"])
+
     def test_values(self):
         self.assertEqual(lq.parse_passthrough("all"), "all")
         self.assertEqual(lq.parse_passthrough("none"), "none")
