@@ -1,7 +1,7 @@
 // lamina's own use of the physical GICv3 at EL2: the Distributor and every
 // CPU's Redistributor and CPU interface set up for the interrupts lamina
-// takes (the vGIC's maintenance PPI 25, the virtual timer's PPI 27, and the
-// SGI that kicks a vCPU's CPU), and the few CPU-interface operations the
+// takes (the vGIC's maintenance PPI 25, the EL1 virtual and physical
+// timers' PPIs 27 and 30, and the SGI that kicks a vCPU's CPU), and the few CPU-interface operations the
 // vGIC glue (hyp/vgic_el2) needs.
 //
 // Arm IHI 0069 "GIC Architecture Specification, GICv3 and GICv4":
@@ -26,6 +26,7 @@ namespace lamina::hyp {
 inline constexpr uint32_t kKickSgi = 0;           // wakes / exits a vCPU's CPU
 inline constexpr uint32_t kMaintenancePpi = 25;   // the vGIC maintenance interrupt (QEMU virt, Linux)
 inline constexpr uint32_t kVtimerPpi = 27;        // EL1 virtual timer
+inline constexpr uint32_t kPtimerPpi = 30;        // EL1 physical timer (the guest's: CNTHCTL_EL2.EL1PCEN)
 inline constexpr uint32_t kSpuriousIntid = 1023;  // IHI 0069 "Special INTIDs"
 
 // Boot CPU, after the GIC's registers are mapped: remembers `gic` and, for
@@ -36,7 +37,7 @@ bool init_gic_host(const GicDesc& gic, bool gic_sysreg);
 [[nodiscard]] bool gic_host_ready();
 // Every CPU (the boot CPU after init_gic_host, secondaries when they come
 // online): wakes this CPU's Redistributor, puts its SGIs/PPIs in Group 1,
-// enables the kick SGI and PPIs 25 and 27, and enables the CPU interface
+// enables the kick SGI and PPIs 25, 27 and 30, and enables the CPU interface
 // (ICC_SRE_EL2.SRE|Enable, ICC_PMR_EL1, ICC_CTLR_EL1.EOImode = 1,
 // ICC_IGRPEN1_EL1). False if the Redistributor is not found.
 bool init_gic_cpu(uint64_t mpidr);

@@ -150,7 +150,10 @@ bool vgic_create(Vm& vm) {
     LOG_ERROR("vm {}: cannot configure its virtual GIC ({} vCPUs)", vm.name(), vm.vcpu_count());
     return false;
   }
-  for (uint32_t i = 0; i < vm.vcpu_count(); ++i) (void)vm.vgic.map_hw(i, kVtimerPpi, kVtimerPpi);
+  for (uint32_t i = 0; i < vm.vcpu_count(); ++i) {
+    (void)vm.vgic.map_hw(i, kVtimerPpi, kVtimerPpi);
+    (void)vm.vgic.map_hw(i, kPtimerPpi, kPtimerPpi);
+  }
   vm.gicd.attach(&vm.vgic);
   vm.gicr.attach(&vm.vgic);
   vm.has_vgic = true;
@@ -233,13 +236,13 @@ void vgic_handle_irqs(Vcpu& vcpu) {
   for (;;) {
     const uint32_t intid = gic_acknowledge();
     if (intid >= arch::gic::kFirstSpecialIntid) break;
-    if (intid == kVtimerPpi && vm.has_vgic) {
+    if ((intid == kVtimerPpi || intid == kPtimerPpi) && vm.has_vgic) {
       // EOImode 1: drop the priority, leave it active; the guest's
-      // deactivation of virtual PPI 27 (HW bit) deactivates it.
+      // deactivation of virtual PPI 27 / 30 (HW bit) deactivates it.
       gic_priority_drop(intid);
-      ++vcpu.stats.vtimer_irqs;
+      if (intid == kVtimerPpi) ++vcpu.stats.vtimer_irqs;
       VgicLock lock(vm);
-      (void)vm.vgic.set_line(vcpu.index(), kVtimerPpi, true);
+      (void)vm.vgic.set_line(vcpu.index(), intid, true);
       continue;
     }
     if (Vm* owner = passthrough_owner(intid); owner != nullptr) {
@@ -274,7 +277,7 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
   for (;;) {
     vgic_handle_irqs(vcpu);
     apply_owed_deactivations(vcpu);
-    if (vtimer_interrupt_asserted()) return ExitAction::kResume;
+    if (vtimer_interrupt_asserted() || ptimer_interrupt_asserted()) return ExitAction::kResume;
     const arch::IchVmcrEl2 vmcr = read_vmcr();
     std::optional<uint8_t> best;
     {
@@ -291,7 +294,7 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
     bool timer_owed;
     {
       VgicLock lock(vm);
-      timer_owed = vm.vgic.hw_owed(vcpu.index(), kVtimerPpi);
+      timer_owed = vm.vgic.hw_owed(vcpu.index(), kVtimerPpi) || vm.vgic.hw_owed(vcpu.index(), kPtimerPpi);
     }
     if (timer_owed) arch::wfe();
     else arch::wfi();

@@ -93,6 +93,9 @@ lamina_guest_test(wfi.icount wfi.elf --icount ${GUEST_PASS})
 # --- The virtual GICv3: timer PPI 27 (HW bit) and an SGI between vCPUs -----
 lamina_guest_test(vgic vgic.elf --vcpus 2 --gic 3 ${GUEST_PASS})
 lamina_guest_test(vgic.icount vgic.elf --vcpus 2 --gic 3 --icount ${GUEST_PASS})
+# --- The EL1 physical timer is the guest's (CNTHCTL_EL2.EL1PCEN), PPI 30 ----
+lamina_guest_test(ptimer ptimer.elf --gic 3 ${GUEST_PASS})
+lamina_guest_test(ptimer.icount ptimer.elf --gic 3 --icount ${GUEST_PASS})
 
 # --- SYSTEM_RESET / SYSTEM_RESET2 restart the VM; SYSTEM_OFF ends it -------
 # (--expect-in-order applies to every --expect: the boots come first.)
