@@ -10,13 +10,15 @@
 //   /cpus, /memory, the architected timer, the PL011 with its 24 MHz
 //   apb-pclk, /aliases, /chosen with stdout-path, and, when the guest has
 //   one, the GIC as the root's interrupt-parent. QEMU's flash, fw-cfg, RTC,
-//   GPIO, virtio-mmio, PCIe and PMU nodes are left out: lamina emulates none
-//   of them.
+//   GPIO, virtio-mmio, PCIe and PMU nodes are left out (lamina emulates none
+//   of them) unless the VM owns the device: then its host node is copied
+//   (add_passthrough_nodes).
 // * patch_guest_dtb() takes a DTB the user supplied (a VM's
 //   "multiboot,device-tree" module), validates it with fdt_check_full and
 //   changes only what lamina must: the memory nodes (replaced by the VM's
-//   RAM), /chosen bootargs and initrd, and the PSCI conduit ("hvc"). Every
-//   other node is the user's business and passes through untouched.
+//   RAM), /chosen bootargs and initrd, and the PSCI conduit ("hvc"), and
+//   removes what the VM cannot use (prune_user_devices). Every other node
+//   is the user's business and passes through untouched.
 //
 // Architecture-neutral: compiled for the EL2 image and for the host tests
 // (tests/unit/hyp/vm/guest_dtb_test.cpp). Debian's libfdt.a uses FP/SIMD
