@@ -8,10 +8,11 @@
 // the same INTID pending, and the list register that carries it has the HW
 // bit with the physical INTID, so the guest's deactivation deactivates the
 // physical SPI (IHI 0069 "Virtual interrupt handling", ICH_LR<n>_EL2.HW).
-// Restriction: the physical SPI stays routed to vCPU 0's CPU whatever the
-// guest writes to the virtual GICD_IROUTER; a guest that moves the virtual
-// SPI to another vCPU gets it there, and deactivates it from that CPU
-// (docs/ARCHITECTURE.md, "Passthrough devices").
+// The physical SPI stays routed to vCPU 0's CPU whatever the guest writes
+// to the virtual GICD_IROUTER; a guest that moves the virtual SPI to another
+// vCPU gets it there (the model kicks that vCPU) and deactivates it from
+// that CPU, which the GIC allows: the Distributor deactivates it
+// (docs/ARCHITECTURE.md, "Passthrough devices", citing "ICC_DIR_EL1").
 //
 // EL2-only.
 #pragma once

@@ -593,6 +593,8 @@ Result<size_t, GuestDtbError> patch_guest_dtb(const void* user_dtb, size_t user_
   TRY(patch_chosen(out, spec));
   TRY(patch_psci(out));
   TRY(prune_user_devices(spec, out));
+  TRY(patch_user_cpus(spec, out));
+  TRY(patch_user_gic(spec, out));
 
   err = fdt_pack(out);
   if (err != 0) return Err{write_error(err, "user DTB", GuestDtbErrorCode::kLibfdt)};

@@ -175,10 +175,11 @@ void describe_guest_dtb_error(const GuestDtbError& e, char* buf, size_t buf_size
 // removed); the PSCI node (by compatible, else /psci; created as in
 // build_guest_dtb if absent) gets method = "hvc". Nothing else is read from
 // the spec. `out` must be 8-byte aligned and must not overlap the user DTB.
-// Also (guest_dtb_passthrough.cpp): ITS and GICv2m nodes and every
-// msi-parent/msi-map are removed (guests get no MSI controller), and so is
-// every device node at the root that the VM does not own (see
-// prune_user_devices).
+// Also (guest_dtb_passthrough.cpp, guest_dtb_user.cpp): ITS and GICv2m
+// nodes and every msi-parent/msi-map are removed (guests get no MSI
+// controller), and so is every device node at the root that the VM does not
+// own (prune_user_devices); the CPUs are cut to the vCPUs
+// (patch_user_cpus) and the GIC node becomes the vGIC's (patch_user_gic).
 // Errors: kBadBuffer; kBadSpec (RAM, initrd); kBadUserDtb (fdt_check_full
 // failed: libfdt_error says why; or root cells too narrow for the RAM);
 // kBufferTooSmall.
@@ -214,5 +215,21 @@ void describe_guest_dtb_error(const GuestDtbError& e, char* buf, size_t buf_size
 // pages the VM owns (so the guest does not probe hardware it cannot reach),
 // then gpio-keys nodes whose GPIO controller is gone.
 [[nodiscard]] Result<Ok, GuestDtbError> prune_user_devices(const GuestDtbSpec& spec, void* fdt);
+
+// --- a user's tree against the VM (hyp/vm/guest_dtb_user.cpp) -----------------
+
+// /cpus: cpu nodes whose reg is not a vCPU's MPIDR (0 .. spec.vcpus - 1) are
+// removed (and /cpus/cpu-map with them, whose phandles would dangle); each
+// vCPU's node gets enable-method "psci" (cpu-release-addr removed). A tree
+// without /cpus is left alone. Errors: kBadUserDtb (a vCPU without a cpu
+// node).
+[[nodiscard]] Result<Ok, GuestDtbError> patch_user_cpus(const GuestDtbSpec& spec, void* fdt);
+
+// The GIC node (the root's interrupt-parent, else the first GIC by
+// compatible) becomes the vGIC's: compatible and reg as build_guest_dtb
+// writes them (GICv3: #redistributor-regions 1, no redistributor-stride);
+// name, phandle and other properties stay. spec.gic.version kNone: no
+// change. Errors: kBadUserDtb (no GIC node; root cells other than 2/2).
+[[nodiscard]] Result<Ok, GuestDtbError> patch_user_gic(const GuestDtbSpec& spec, void* fdt);
 
 }  // namespace lamina::hyp
