@@ -48,6 +48,11 @@ bool passthrough_map(Vm& vm) {
       return false;
     }
   }
+  if (!plan.empty()) {
+    LOG_INFO("vm {}: {} passthrough device{} ({} page range{}, {} SPI{}), RAM direct-mapped at {}", vm.name(),
+             plan.node_count, plan.node_count == 1 ? "" : "s", plan.range_count, plan.range_count == 1 ? "" : "s",
+             plan.spi_count, plan.spi_count == 1 ? "" : "s", vm.ram.base());
+  }
   return true;
 }
 
