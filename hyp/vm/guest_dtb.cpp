@@ -9,6 +9,7 @@
 #include "hyp/lib/format.hpp"
 #include "hyp/lib/psci_abi.hpp"
 #include "hyp/platform/device_tree.hpp"
+#include "hyp/vm/guest_dtb_error.hpp"
 
 namespace lamina::hyp {
 
@@ -82,12 +83,7 @@ constexpr uint32_t high_cell(uint64_t v) { return static_cast<uint32_t>(v >> 32)
 constexpr uint32_t low_cell(uint64_t v) { return static_cast<uint32_t>(v); }
 
 GuestDtbError make_error(GuestDtbErrorCode code, const char* what, const char* detail, int libfdt_error = 0) {
-  GuestDtbError e;
-  e.code = code;
-  e.what = what;
-  e.detail = detail;
-  e.libfdt_error = libfdt_error;
-  return e;
+  return guest_dtb_detail::error(code, what, detail, libfdt_error);
 }
 
 GuestDtbError bad_spec(const char* what, const char* detail) {

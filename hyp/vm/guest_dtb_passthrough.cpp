@@ -8,6 +8,7 @@
 
 #include "hyp/platform/device_tree.hpp"
 #include "hyp/vm/guest_dtb.hpp"
+#include "hyp/vm/guest_dtb_error.hpp"
 
 namespace lamina::hyp {
 
@@ -27,20 +28,10 @@ constexpr const char* kDroppedProperties[] = {"msi-parent", "msi-map", "msi-map-
                                               "iommu-map-mask"};
 constexpr const char* kMsiControllerCompatibles[] = {"arm,gic-v3-its", "arm,gic-v2m-frame"};
 
-GuestDtbError error(GuestDtbErrorCode code, const char* what, const char* detail, int libfdt_error = 0) {
-  GuestDtbError e;
-  e.code = code;
-  e.what = what;
-  e.detail = detail;
-  e.libfdt_error = libfdt_error;
-  return e;
-}
+using guest_dtb_detail::error;
 
 GuestDtbError libfdt_error(int err, const char* what) {
-  if (err == -FDT_ERR_NOSPACE) {
-    return error(GuestDtbErrorCode::kBufferTooSmall, what, "the output buffer is too small", err);
-  }
-  return error(GuestDtbErrorCode::kLibfdt, what, "libfdt refused it", err);
+  return guest_dtb_detail::libfdt_error(err, what, GuestDtbErrorCode::kLibfdt);
 }
 
 bool is_dropped(const char* name) {

@@ -6,6 +6,7 @@
 
 #include "hyp/platform/device_tree.hpp"
 #include "hyp/vm/guest_dtb.hpp"
+#include "hyp/vm/guest_dtb_error.hpp"
 
 namespace lamina::hyp {
 
@@ -19,20 +20,10 @@ constexpr char kGicV3Compatible[] = "arm,gic-v3";
 constexpr const char* kGicCompatibles[] = {"arm,gic-v3", "arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a9-gic",
                                            "arm,cortex-a7-gic"};
 
-GuestDtbError error(GuestDtbErrorCode code, const char* what, const char* detail, int libfdt_error = 0) {
-  GuestDtbError e;
-  e.code = code;
-  e.what = what;
-  e.detail = detail;
-  e.libfdt_error = libfdt_error;
-  return e;
-}
+using guest_dtb_detail::error;
 
 GuestDtbError libfdt_error(int err, const char* what) {
-  if (err == -FDT_ERR_NOSPACE) {
-    return error(GuestDtbErrorCode::kBufferTooSmall, what, "the output buffer is too small", err);
-  }
-  return error(GuestDtbErrorCode::kBadUserDtb, what, "libfdt refused to change it", err);
+  return guest_dtb_detail::libfdt_error(err, what, GuestDtbErrorCode::kBadUserDtb);
 }
 
 // The MPIDR a cpu node names (its one-cell or two-cell reg), or -1.

@@ -9,11 +9,14 @@
 
 #include "fakes/dtb_blob.hpp"
 #include "hyp/vm/guest_dtb.hpp"
+#include "unit/hyp/vm/guest_dtb_test_helpers.hpp"
 
 namespace lamina::hyp {
 namespace {
 
 using test::Dtb;
+using test_helpers::cells_of;
+using test_helpers::has_prop;
 
 constexpr const char* kGicV3Fixture = "qemu-virt-gicv3-max-smp4-4g.dtb";
 constexpr const char* kGicV2Fixture = "qemu-virt-gicv2-a57-smp1-1g.dtb";
@@ -41,37 +44,10 @@ Host host_with(const char* fixture, const std::vector<std::string>& paths) {
 }
 
 GuestDtbSpec spec_for(const Host& h, GicVersion gic = GicVersion::kV3) {
-  GuestDtbSpec spec;
-  spec.ram_size = 0x10000000;
-  spec.gic.version = gic;
-  spec.gic.distributor = mm::IntermediatePhysAddr(0x08000000);
-  spec.gic.distributor_size = 0x10000;
-  if (gic == GicVersion::kV3) {
-    spec.gic.redistributors = mm::IntermediatePhysAddr(0x080a0000);
-    spec.gic.redistributors_size = 0x20000;
-  } else {
-    spec.gic.cpu_interface = mm::IntermediatePhysAddr(0x08010000);
-    spec.gic.cpu_interface_size = 0x2000;
-  }
+  GuestDtbSpec spec = test_helpers::spec_with_gic(1, gic, 0x20000);
   spec.host_fdt = h.dtb.data();
   spec.passthrough = &h.plan;
   return spec;
-}
-
-std::vector<uint32_t> cells_of(const void* fdt, const char* path, const char* name) {
-  const int node = fdt_path_offset(fdt, path);
-  EXPECT_GE(node, 0) << path;
-  int len = 0;
-  const auto* p = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, name, &len));
-  std::vector<uint32_t> out;
-  if (p == nullptr) return out;
-  for (int i = 0; i < len / 4; ++i) out.push_back(fdt32_to_cpu(p[i]));
-  return out;
-}
-
-bool has_prop(const void* fdt, const char* path, const char* name) {
-  const int node = fdt_path_offset(fdt, path);
-  return node >= 0 && fdt_getprop(fdt, node, name, nullptr) != nullptr;
 }
 
 std::vector<uint8_t> build(const GuestDtbSpec& spec) {

@@ -7,43 +7,16 @@
 
 #include "fakes/dtb_blob.hpp"
 #include "hyp/vm/guest_dtb.hpp"
+#include "unit/hyp/vm/guest_dtb_test_helpers.hpp"
 
 namespace lamina::hyp {
 namespace {
 
 using test::Dtb;
+using test_helpers::cells_of;
+using test_helpers::string_of;
 
-GuestDtbSpec spec_for(uint32_t vcpus, GicVersion gic) {
-  GuestDtbSpec spec;
-  spec.ram_size = 0x10000000;
-  spec.vcpus = vcpus;
-  spec.gic.version = gic;
-  spec.gic.distributor = mm::IntermediatePhysAddr(0x08000000);
-  spec.gic.distributor_size = 0x10000;
-  if (gic == GicVersion::kV3) {
-    spec.gic.redistributors = mm::IntermediatePhysAddr(0x080a0000);
-    spec.gic.redistributors_size = 0x40000;
-  } else {
-    spec.gic.cpu_interface = mm::IntermediatePhysAddr(0x08010000);
-    spec.gic.cpu_interface_size = 0x2000;
-  }
-  return spec;
-}
-
-std::vector<uint32_t> cells_of(const void* fdt, const char* path, const char* name) {
-  const int node = fdt_path_offset(fdt, path);
-  EXPECT_GE(node, 0) << path;
-  int len = 0;
-  const auto* p = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, name, &len));
-  std::vector<uint32_t> out;
-  for (int i = 0; p != nullptr && i < len / 4; ++i) out.push_back(fdt32_to_cpu(p[i]));
-  return out;
-}
-
-std::string string_of(const void* fdt, const char* path, const char* name) {
-  const char* s = static_cast<const char*>(fdt_getprop(fdt, fdt_path_offset(fdt, path), name, nullptr));
-  return s == nullptr ? "" : s;
-}
+GuestDtbSpec spec_for(uint32_t vcpus, GicVersion gic) { return test_helpers::spec_with_gic(vcpus, gic, 0x40000); }
 
 Result<size_t, GuestDtbError> patch(const Dtb& user, const GuestDtbSpec& spec, std::vector<uint8_t>* out) {
   out->assign(1 << 18, 0);
