@@ -689,6 +689,12 @@ class PassthroughTest(unittest.TestCase):
         self.assertEqual(argv[-4:], ["-drive", "if=none,file=a b.img,format=raw,id=d", "-device",
                                      "virtio-blk-device,drive=d"])
 
+    def test_vm_key(self):
+        self.assertEqual(lq.parse_vm("kernel=k,passthrough=/a@1+/b@2").passthrough, ["/a@1", "/b@2"])
+        self.assertEqual(lq.parse_vm("kernel=k,passthrough=none").passthrough, "none")
+        with self.assertRaises(lq.argparse.ArgumentTypeError):
+            lq.parse_vm("kernel=k,passthrough=a@1")
+
     def test_values(self):
         self.assertEqual(lq.parse_passthrough("all"), "all")
         self.assertEqual(lq.parse_passthrough("none"), "none")
