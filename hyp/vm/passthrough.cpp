@@ -202,12 +202,14 @@ Status<DtError> read_pci_windows(Context& c, int node) {
   return Ok{};
 }
 
-// The node named by /chosen/stdout-path (lamina's console), or -1.
+// lamina's console: the node /chosen/stdout-path names or, without one, the
+// first enabled PL011 (the rule of platform discovery), or -1.
 int console_node(const DeviceTree& tree) {
+  const int fallback = tree.first_enabled_compatible("arm,pl011");
   const int chosen = tree.find_path("/chosen");
-  if (chosen < 0) return -1;
+  if (chosen < 0) return fallback < 0 ? -1 : fallback;
   const auto path = tree.string(chosen, "stdout-path", false);
-  if (!path.ok() || path.value() == nullptr) return -1;
+  if (!path.ok() || path.value() == nullptr) return fallback < 0 ? -1 : fallback;
   const char* p = path.value();
   const char* colon = strchr(p, ':');
   const size_t len = colon != nullptr ? static_cast<size_t>(colon - p) : strlen(p);

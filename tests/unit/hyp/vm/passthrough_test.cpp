@@ -160,6 +160,15 @@ TEST(Passthrough, RefusesLaminasOwnDevices) {
   expect_dt_error(plan_error({"/cpus"}), DtErrorCode::kBadProperty, "/chosen/vm1: /cpus", kPassthroughProperty);
 }
 
+TEST(Passthrough, WithoutStdoutPathTheFirstPl011IsLaminas) {
+  // Platform discovery's rule: no stdout-path, the first enabled PL011.
+  Dtb dtb = with_vms(kGicV3Fixture, {{"/pl011@9000000"}});
+  ASSERT_EQ(fdt_delprop(dtb.data(), dtb.node("/chosen"), "stdout-path"), 0);
+  const auto r = plan_of(dtb, "/chosen/vm1");
+  ASSERT_FALSE(r.ok());
+  expect_dt_error(r.error(), DtErrorCode::kBadProperty, "/chosen/vm1: /pl011@9000000", kPassthroughProperty);
+}
+
 TEST(Passthrough, RefusesMissingRelativeDuplicateAndRegless) {
   expect_dt_error(plan_error({"/pl031@9999000"}), DtErrorCode::kMissingNode, "/chosen/vm1: /pl031@9999000",
                   kPassthroughProperty);
