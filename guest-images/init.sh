@@ -28,6 +28,10 @@
 # Optional checks of passed-through devices (each adds one check when given):
 #   lamina.disks=M1,M2,...   every marker Mi is the first bytes of some virtio
 #                            disk /dev/vd*; the detail names each disk's bus
+#   lamina.irq_cpu=N         with lamina.disks: the virtio interrupts are first
+#                            moved to CPU N (smp_affinity_list) and the page
+#                            cache dropped, and the reads must raise their
+#                            counts on CPU N
 #   lamina.rtc=1             /sys/class/rtc/rtc0 exists and reads a date
 #   lamina.pci=N             at least N PCI functions (host bridge included),
 #                            and every one with an interrupt line took some
@@ -47,7 +51,7 @@ echo "LAMINA-GUEST: start"
 echo "LAMINA-GUEST: counter start $(lamina-cntvct)"
 echo "LAMINA-GUEST: kernel $(uname -r) ($(uname -v))"
 
-mode=shell vcpus='' mem_mib='' reboots=1 timer_sleep=0.2 disks='' rtc='' pci='' virtio=''
+mode=shell vcpus='' mem_mib='' reboots=1 timer_sleep=0.2 disks='' rtc='' pci='' virtio='' irq_cpu=''
 for arg in $(cat /proc/cmdline); do
   case $arg in
     lamina.mode=*) mode=${arg#*=} ;;
@@ -59,6 +63,7 @@ for arg in $(cat /proc/cmdline); do
     lamina.rtc=*) rtc=${arg#*=} ;;
     lamina.pci=*) pci=${arg#*=} ;;
     lamina.virtio=*) virtio=${arg#*=} ;;
+    lamina.irq_cpu=*) irq_cpu=${arg#*=} ;;
   esac
 done
 
@@ -232,9 +237,24 @@ virtio_disks() {
 # Each marker of lamina.disks is the start of some virtio disk (the test made
 # the images); reading it takes the transport's interrupts (virtio-blk does
 # not poll). The detail says where each disk sits (virtio_mmio or pci).
+# The virtio lines' interrupt count on CPU $1 (/proc/interrupts: "NN:", one
+# column per CPU, then the controller).
+virtio_irqs_on() {
+  awk -v col=$(($1 + 2)) '/virtio/ { s += $col } END { print s + 0 }' /proc/interrupts
+}
+
 check_disks() {
-  local marker dev got where all ok=0 hit
+  local marker dev got where all ok=0 hit irq before=''
   all=$(virtio_disks)
+  if [ -n "$irq_cpu" ]; then
+    # Reads that reach the devices, with their interrupts routed to one CPU.
+    for irq in $(awk '/virtio/ { sub(":", "", $1); print $1 }' /proc/interrupts); do
+      echo "$irq_cpu" >"/proc/irq/$irq/smp_affinity_list" || ok=1
+    done
+    before=$(virtio_irqs_on "$irq_cpu")
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+  fi
   for marker in $(echo "$disks" | tr , ' '); do
     hit=''
     for dev in $all; do
@@ -252,6 +272,11 @@ check_disks() {
     [ -n "$hit" ] || ok=1
   done
   detail="disks ${all:-none};$detail"
+  if [ -n "$before" ]; then
+    after=$(virtio_irqs_on "$irq_cpu")
+    detail="$detail; virtio interrupts on CPU $irq_cpu: $before -> $after"
+    [ "$after" -gt "$before" ] || ok=1
+  fi
   return $ok
 }
 

@@ -248,11 +248,19 @@ void vgic_handle_irqs(Vcpu& vcpu) {
     if (Vm* owner = passthrough_owner(intid); owner != nullptr) {
       // A passthrough device's SPI (hyp/passthrough.hpp): like the timer,
       // left active for the guest's deactivation through the HW bit. Routed
-      // to this vCPU's CPU, so normally this VM's: no kick of our own.
+      // to this vCPU's CPU, so normally this VM's. The guest may have routed
+      // the virtual SPI to another vCPU: kick it now (this CPU may be about
+      // to wait in vgic_wfi_wait, and would deliver kicks only at its next
+      // load); this vCPU itself folds and loads anyway.
       gic_priority_drop(intid);
       if (owner == &vm) {
-        VgicLock lock(vm);
-        (void)vm.vgic.set_line(vcpu.index(), intid, true);
+        uint32_t kicks = 0;
+        {
+          VgicLock lock(vm);
+          (void)vm.vgic.set_line(vcpu.index(), intid, true);
+          kicks = vm.vgic.take_kicks();
+        }
+        deliver_kicks(vcpu, kicks);
       } else {
         (void)vgic_set_spi_level(*owner, intid, true);
       }
