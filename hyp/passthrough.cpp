@@ -43,15 +43,15 @@ bool passthrough_map(Vm& vm) {
     // Identity: the guest finds each device where the host DT says it is.
     if (auto m = vm.stage2.map(mm::IntermediatePhysAddr(r.base.value()), r.base, r.size, mm::kS2GuestDevice);
         !m.ok()) {
-      LOG_ERROR("vm {}: lamina,passthrough: cannot map device pages {}+{:x} ({}-bit IPA space): {}", vm.name(),
-                r.base, r.size, vm.ipa_bits, mm::error_name(m.error()));
+      LOG_ERROR("vm {}: lamina,passthrough: cannot map device pages {}+{:x} ({}-bit IPA space): {}",
+                vm.name(), r.base, r.size, vm.ipa_bits, mm::error_name(m.error()));
       return false;
     }
   }
   if (!plan.empty()) {
     LOG_INFO("vm {}: {} passthrough device{} ({} page range{}, {} SPI{}), RAM direct-mapped at {}", vm.name(),
-             plan.node_count, plan.node_count == 1 ? "" : "s", plan.range_count, plan.range_count == 1 ? "" : "s",
-             plan.spi_count, plan.spi_count == 1 ? "" : "s", vm.ram.base());
+             plan.node_count, plan.node_count == 1 ? "" : "s", plan.range_count,
+             plan.range_count == 1 ? "" : "s", plan.spi_count, plan.spi_count == 1 ? "" : "s", vm.ram.base());
   }
   return true;
 }
@@ -60,8 +60,9 @@ bool passthrough_route(Vm& vm) {
   const PassthroughPlan& plan = vm.desc.passthrough;
   if (plan.spi_count == 0) return true;
   if (!vm.has_vgic) {
-    LOG_ERROR("vm {}: lamina,passthrough: device interrupts need a virtual GIC, which this host's GIC cannot give",
-              vm.name());
+    LOG_ERROR(
+        "vm {}: lamina,passthrough: device interrupts need a virtual GIC, which this host's GIC cannot give",
+        vm.name());
     return false;
   }
   const uint64_t mpidr = vm.vcpu(0).cpu().mpidr;
@@ -78,7 +79,8 @@ bool passthrough_route(Vm& vm) {
       mapped = vm.vgic.map_hw(0, spi.intid, spi.intid);
     }
     if (!mapped) {
-      LOG_ERROR("vm {}: lamina,passthrough: INTID {} cannot be mapped in the virtual GIC", vm.name(), spi.intid);
+      LOG_ERROR("vm {}: lamina,passthrough: INTID {} cannot be mapped in the virtual GIC", vm.name(),
+                spi.intid);
       return false;
     }
     g_spi_owner[spi.intid - kFirstSpi].store(&vm, std::memory_order_release);

@@ -24,8 +24,8 @@ constexpr size_t kMaxRewrittenCells = 256;
 
 // Properties a guest must not see: MSI controllers (no ITS, no GICv2m for
 // guests: docs/ARCHITECTURE.md) and IOMMUs (none for guests).
-constexpr const char* kDroppedProperties[] = {"msi-parent", "msi-map", "msi-map-mask", "iommus", "iommu-map",
-                                              "iommu-map-mask"};
+constexpr const char* kDroppedProperties[] = {"msi-parent", "msi-map",   "msi-map-mask",
+                                              "iommus",     "iommu-map", "iommu-map-mask"};
 constexpr const char* kMsiControllerCompatibles[] = {"arm,gic-v3-its", "arm,gic-v2m-frame"};
 
 using guest_dtb_detail::error;
@@ -111,7 +111,8 @@ Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void*
   while (at < cells) {
     const size_t ph = at + child_addr + child_irq;
     const int parent = ph < cells ? fdt_node_offset_by_phandle(c.host, cell_at(data, ph)) : -1;
-    if (parent < 0) return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry names no node")};
+    if (parent < 0)
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry names no node")};
     p = fdt_getprop(c.host, parent, "#address-cells", &plen);
     const size_t parent_addr = p != nullptr && plen == kCellBytes ? cell_at(p, 0) : 0;
     const size_t spec = ph + 1 + parent_addr;
@@ -123,7 +124,8 @@ Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void*
     ok &= out->push(c.gic_phandle);
     for (uint32_t i = 0; i < c.gic_address_cells; ++i) ok &= out->push(0);
     for (size_t i = spec; i < spec + kGicInterruptCells; ++i) ok &= out->push(cell_at(data, i));
-    if (!ok) return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "too long for lamina to rewrite")};
+    if (!ok)
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "too long for lamina to rewrite")};
     at = spec + kGicInterruptCells;
   }
   return Ok{};
@@ -141,7 +143,8 @@ Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Ce
     int plen = 0;
     const void* gc = ctrl >= 0 ? fdt_getprop(c.host, ctrl, "#gpio-cells", &plen) : nullptr;
     if (guest_ph == 0 || gc == nullptr || plen != kCellBytes) {
-      return Err{error(GuestDtbErrorCode::kBadHostDtb, "gpios", "a GPIO of a copied gpio-keys node is not copied")};
+      return Err{
+          error(GuestDtbErrorCode::kBadHostDtb, "gpios", "a GPIO of a copied gpio-keys node is not copied")};
     }
     (void)out->push(guest_ph);
     const size_t n = cell_at(gc, 0);
@@ -231,7 +234,8 @@ Result<size_t, GuestDtbError> add_passthrough_nodes(const GuestDtbSpec& spec, vo
   const int root = 0;
   int len = 0;
   const void* ip = fdt_getprop(fdt, root, "interrupt-parent", &len);
-  if (ip == nullptr) return Err{error(GuestDtbErrorCode::kLibfdt, "/", "the guest DT has no interrupt-parent")};
+  if (ip == nullptr)
+    return Err{error(GuestDtbErrorCode::kLibfdt, "/", "the guest DT has no interrupt-parent")};
   Copier c{spec.host_fdt, fdt, cell_at(ip, 0), 0, 0, {}};
   const int gic = fdt_node_offset_by_phandle(fdt, c.gic_phandle);
   if (gic < 0) return Err{libfdt_error(gic, "guest GIC")};
@@ -276,7 +280,8 @@ int unowned_device(const GuestDtbSpec& spec, const void* fdt) {
     const uint64_t size = dt::read_cells(static_cast<const uint8_t*>(reg) + 2 * kCellBytes, 2);
     if (base == spec.uart.value()) continue;
     if (spec.has_test_device && base == spec.test_device.value()) continue;
-    if (spec.passthrough != nullptr && spec.passthrough->owns_range(mm::PhysRange{mm::PhysAddr(base), size})) {
+    if (spec.passthrough != nullptr &&
+        spec.passthrough->owns_range(mm::PhysRange{mm::PhysAddr(base), size})) {
       continue;
     }
     return node;

@@ -17,8 +17,8 @@ constexpr char kPsci[] = "psci";
 constexpr char kGicV2Compatible[] = "arm,cortex-a15-gic";
 constexpr char kGicV3Compatible[] = "arm,gic-v3";
 // GIC compatibles a user's tree may have (arm,gic.yaml, arm,gic-v3.yaml).
-constexpr const char* kGicCompatibles[] = {"arm,gic-v3", "arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a9-gic",
-                                           "arm,cortex-a7-gic"};
+constexpr const char* kGicCompatibles[] = {"arm,gic-v3", "arm,cortex-a15-gic", "arm,gic-400",
+                                           "arm,cortex-a9-gic", "arm,cortex-a7-gic"};
 
 using guest_dtb_detail::error;
 
@@ -112,7 +112,8 @@ Result<Ok, GuestDtbError> patch_user_gic(const GuestDtbSpec& spec, void* fdt) {
                      "the user DTB has no GIC node for lamina's virtual GIC")};
   }
   if (fdt_address_cells(fdt, 0) != 2 || fdt_size_cells(fdt, 0) != 2) {
-    return Err{error(GuestDtbErrorCode::kBadUserDtb, "/", "lamina rewrites the GIC's reg with 2/2 root cells only")};
+    return Err{
+        error(GuestDtbErrorCode::kBadUserDtb, "/", "lamina rewrites the GIC's reg with 2/2 root cells only")};
   }
   // The vGIC's frames, as build_guest_dtb describes them; the node keeps
   // its name, phandle and everything else the user put there.

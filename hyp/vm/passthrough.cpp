@@ -42,7 +42,9 @@ struct Context {
   const char* device = nullptr;  // the path being read
   PassthroughPlan* plan;
 
-  DtError fail(DtErrorCode code, const char* detail) const { return device_error(code, vm_path, device, detail); }
+  DtError fail(DtErrorCode code, const char* detail) const {
+    return device_error(code, vm_path, device, detail);
+  }
 };
 
 // Adds [base, base + size) rounded out to pages, keeping the list sorted,
@@ -69,7 +71,8 @@ Status<DtError> add_range(Context& c, uint64_t base, uint64_t size) {
   }
   p.range_count = out;
   if (p.range_count == kMaxPassthroughRanges) {
-    return Err{c.fail(DtErrorCode::kTooMany, "the devices need more separate register ranges than lamina holds")};
+    return Err{
+        c.fail(DtErrorCode::kTooMany, "the devices need more separate register ranges than lamina holds")};
   }
   size_t at = 0;
   while (at < p.range_count && p.ranges[at].base.value() < lo) ++at;
@@ -86,13 +89,15 @@ Status<DtError> add_specifier(Context& c, const uint8_t* cells) {
   const uint32_t flags = dt::read_cell(cells + 2 * kCellBytes);
   uint32_t intid = 0;
   if (!dt::gic_spec_to_intid(type, number, &intid) || intid < kFirstSpi) {
-    return Err{c.fail(DtErrorCode::kBadProperty, "the device has an interrupt that is not an SPI (a PPI is no "
-                                                 "device's to give away)")};
+    return Err{c.fail(DtErrorCode::kBadProperty,
+                      "the device has an interrupt that is not an SPI (a PPI is no "
+                      "device's to give away)")};
   }
   const uint32_t trigger = flags & kTriggerMask;
   if (trigger != kTriggerEdgeRising && trigger != kTriggerLevelHigh) {
-    return Err{c.fail(DtErrorCode::kBadProperty, "the device's interrupt is neither rising-edge nor "
-                                                 "high-level triggered")};
+    return Err{c.fail(DtErrorCode::kBadProperty,
+                      "the device's interrupt is neither rising-edge nor "
+                      "high-level triggered")};
   }
   PassthroughPlan& p = *c.plan;
   const PassthroughSpi spi{intid, trigger == kTriggerEdgeRising};
@@ -115,8 +120,9 @@ Status<DtError> add_specifier(Context& c, const uint8_t* cells) {
 Status<DtError> check_gic_parent(Context& c, int parent) {
   if (!c.tree.has_property(parent, "interrupt-controller") ||
       c.tree.u32_or(parent, "#interrupt-cells", 0).value_or(0) != kGicInterruptCells) {
-    return Err{c.fail(DtErrorCode::kBadProperty, "the device's interrupt parent is not a GIC with 3-cell "
-                                                 "specifiers")};
+    return Err{c.fail(DtErrorCode::kBadProperty,
+                      "the device's interrupt parent is not a GIC with 3-cell "
+                      "specifiers")};
   }
   return Ok{};
 }
@@ -128,7 +134,8 @@ Status<DtError> read_interrupts(Context& c, int node) {
   dt::Property irqs;
   if (!c.tree.property(node, "interrupts", &irqs)) return Ok{};
   const auto parent = c.tree.interrupt_parent(node);
-  if (!parent.ok()) return Err{c.fail(DtErrorCode::kBadProperty, "the device's interrupt parent cannot be found")};
+  if (!parent.ok())
+    return Err{c.fail(DtErrorCode::kBadProperty, "the device's interrupt parent cannot be found")};
   TRY(check_gic_parent(c, parent.value()));
   constexpr size_t kSpecBytes = kGicInterruptCells * kCellBytes;
   if (irqs.size == 0 || irqs.size % kSpecBytes != 0) {
@@ -179,13 +186,15 @@ Status<DtError> read_interrupt_map(Context& c, int node) {
 Status<DtError> read_pci_windows(Context& c, int node) {
   const int parent = TRY(c.tree.parent(node));
   if (parent != dt::kRootNode) {
-    return Err{c.fail(DtErrorCode::kUnsupported, "lamina passes through PCI host bridges at the DT root only")};
+    return Err{
+        c.fail(DtErrorCode::kUnsupported, "lamina passes through PCI host bridges at the DT root only")};
   }
   const dt::CellCounts root = TRY(c.tree.child_cells(dt::kRootNode));
   const dt::CellCounts own = TRY(c.tree.child_cells(node));
   if (own.address != kPciAddressCells || root.address > dt::kMaxCells || own.size > dt::kMaxCells) {
-    return Err{c.fail(DtErrorCode::kUnsupported, "the PCI host bridge's ranges have cell counts lamina does not "
-                                                 "read")};
+    return Err{c.fail(DtErrorCode::kUnsupported,
+                      "the PCI host bridge's ranges have cell counts lamina does not "
+                      "read")};
   }
   dt::Property ranges;
   if (!c.tree.property(node, "ranges", &ranges)) return Ok{};
@@ -221,7 +230,8 @@ int console_node(const DeviceTree& tree) {
 const char* lamina_owned(const DeviceTree& tree, int node, int console) {
   if (node == dt::kRootNode) return "the root is not a device";
   if (node == console) return "the device is lamina's console UART (/chosen/stdout-path)";
-  if (tree.string_equals(node, "device_type", "memory")) return "memory is lamina's to share out, not a device";
+  if (tree.string_equals(node, "device_type", "memory"))
+    return "memory is lamina's to share out, not a device";
   for (int n = node; n != dt::kRootNode;) {
     if (tree.has_property(n, "interrupt-controller") || tree.has_property(n, "msi-controller")) {
       return "interrupt controllers (the GIC, its ITS) are lamina's; guests get a virtual GIC";
@@ -240,14 +250,16 @@ const char* lamina_owned(const DeviceTree& tree, int node, int console) {
 }
 
 Status<DtError> read_device(Context& c, int node, int console) {
-  if (const char* why = lamina_owned(c.tree, node, console)) return Err{c.fail(DtErrorCode::kBadProperty, why)};
+  if (const char* why = lamina_owned(c.tree, node, console))
+    return Err{c.fail(DtErrorCode::kBadProperty, why)};
   if (c.tree.parent(node).value_or(-1) != dt::kRootNode) {
     // The guest DT gets a copy of the node at its root, with `reg` as is.
     return Err{c.fail(DtErrorCode::kUnsupported, "lamina passes through devices at the DT root only")};
   }
   if (!c.tree.has_property(node, "reg")) {
-    return Err{c.fail(DtErrorCode::kBadProperty, "the node has no reg: not a device lamina can map (a gpio-keys "
-                                                 "node comes with its GPIO controller)")};
+    return Err{c.fail(DtErrorCode::kBadProperty,
+                      "the node has no reg: not a device lamina can map (a gpio-keys "
+                      "node comes with its GPIO controller)")};
   }
   const dt::Reg reg = TRY(c.tree.reg(node));
   for (size_t i = 0; i < reg.count; ++i) {
@@ -307,7 +319,8 @@ Status<DtError> read_passthrough(const DeviceTree& tree, int vm, PassthroughPlan
     const char* path = text + at;
     at += strlen(path) + 1;
     c.device = path;
-    if (path[0] != '/') return Err{c.fail(DtErrorCode::kBadProperty, "a device is named by its absolute path")};
+    if (path[0] != '/')
+      return Err{c.fail(DtErrorCode::kBadProperty, "a device is named by its absolute path")};
     const int node = tree.find_path(path);
     if (node < 0) return Err{c.fail(DtErrorCode::kMissingNode, "no such node in the host device tree")};
     if (out->owns_node(node)) return Err{c.fail(DtErrorCode::kBadProperty, "the device is listed twice")};
@@ -320,7 +333,8 @@ Status<DtError> read_passthrough(const DeviceTree& tree, int vm, PassthroughPlan
   return Ok{};
 }
 
-Status<DtError> check_passthrough_exclusive(const PassthroughPlan* const* plans, const char* const* names, size_t count) {
+Status<DtError> check_passthrough_exclusive(const PassthroughPlan* const* plans, const char* const* names,
+                                            size_t count) {
   for (size_t b = 1; b < count; ++b) {
     for (size_t a = 0; a < b; ++a) {
       const PassthroughPlan& x = *plans[a];
@@ -329,13 +343,15 @@ Status<DtError> check_passthrough_exclusive(const PassthroughPlan* const* plans,
       for (size_t i = 0; i < y.node_count && shared == nullptr; ++i)
         if (x.owns_node(y.nodes[i])) shared = "a device is given to two VMs";
       if (shared == nullptr && ranges_overlap(x, y)) {
-        shared = "devices of two VMs share a 4 KiB page (stage 2 maps whole pages: virtio-mmio transports, eight "
-                 "to a page, go to one VM together)";
+        shared =
+            "devices of two VMs share a 4 KiB page (stage 2 maps whole pages: virtio-mmio transports, eight "
+            "to a page, go to one VM together)";
       }
       for (size_t i = 0; i < y.spi_count && shared == nullptr; ++i)
         for (size_t j = 0; j < x.spi_count; ++j)
           if (x.spis[j].intid == y.spis[i].intid) shared = "devices of two VMs share an SPI";
-      if (shared != nullptr) return Err{device_error(DtErrorCode::kBadProperty, names[b], names[a], shared, " and ")};
+      if (shared != nullptr)
+        return Err{device_error(DtErrorCode::kBadProperty, names[b], names[a], shared, " and ")};
     }
   }
   return Ok{};

@@ -85,7 +85,7 @@ struct PassthroughPlan {
 // transports, eight to a page, go to one VM together or not at all).
 // @names: the VMs' DT paths, for the message. Error: kBadProperty naming the
 // second VM, the property and what is shared.
-[[nodiscard]] Status<DtError> check_passthrough_exclusive(const PassthroughPlan* const* plans, const char* const* names,
-                                                          size_t count);
+[[nodiscard]] Status<DtError> check_passthrough_exclusive(const PassthroughPlan* const* plans,
+                                                          const char* const* names, size_t count);
 
 }  // namespace lamina::hyp

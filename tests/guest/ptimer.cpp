@@ -107,9 +107,10 @@ void unmask_irqs() { asm volatile("msr daifclr, #2\n\tisb" ::: "memory"); }
 void mask_irqs() { asm volatile("msr daifset, #2\n\tisb" ::: "memory"); }
 
 void check_idle(const char* tag) {
-  check_eq(name("ptimer.%s.not-pending", tag), mmio_read32(kGicr + kSgiBase + kIspendr0) & (1u << kPtimerIntid), 0);
-  check_eq(name("ptimer.%s.not-active", tag), mmio_read32(kGicr + kSgiBase + kIsactiver0) & (1u << kPtimerIntid),
-           0);
+  check_eq(name("ptimer.%s.not-pending", tag),
+           mmio_read32(kGicr + kSgiBase + kIspendr0) & (1u << kPtimerIntid), 0);
+  check_eq(name("ptimer.%s.not-active", tag),
+           mmio_read32(kGicr + kSgiBase + kIsactiver0) & (1u << kPtimerIntid), 0);
 }
 
 void check_taken(const char* tag, uint32_t before, uint64_t cval) {
@@ -180,8 +181,8 @@ int guest_main() {
     isb();
     const uint64_t hi = physical_counter();
     const uint64_t cval = GUEST_READ_SYSREG(cntp_cval_el0);
-    check("ptimer.tval.cval", cval >= lo + ticks && cval <= hi + ticks, "CVAL 0x%lx not in [0x%lx, 0x%lx]", cval,
-          lo + ticks, hi + ticks);
+    check("ptimer.tval.cval", cval >= lo + ticks && cval <= hi + ticks, "CVAL 0x%lx not in [0x%lx, 0x%lx]",
+          cval, lo + ticks, hi + ticks);
     GUEST_WRITE_SYSREG(cntp_ctl_el0, kTimerEnable);
     isb();
     const uint64_t deadline = cval + us_to_ticks(1000000);

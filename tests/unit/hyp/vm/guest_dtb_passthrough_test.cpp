@@ -35,7 +35,8 @@ Host host_with(const char* fixture, const std::vector<std::string>& paths) {
   const int vm = h.dtb.add(h.dtb.node("/chosen"), "vm1");
   std::string value;
   for (const std::string& p : paths) value += p + std::string(1, '\0');
-  EXPECT_EQ(fdt_setprop(h.dtb.data(), vm, kPassthroughProperty, value.data(), static_cast<int>(value.size())), 0);
+  EXPECT_EQ(fdt_setprop(h.dtb.data(), vm, kPassthroughProperty, value.data(), static_cast<int>(value.size())),
+            0);
   const auto tree = dt::DeviceTree::open(h.dtb.data(), h.dtb.capacity());
   EXPECT_TRUE(tree.ok());
   const auto r = read_passthrough(tree.value(), tree.value().find_path("/chosen/vm1"), &h.plan);
@@ -110,7 +111,8 @@ TEST(GuestDtbPassthrough, GpioKeysFollowThePl061WithARenumberedPhandle) {
   const auto out = build(spec_for(h));
   const void* fdt = out.data();
   EXPECT_EQ(cells_of(fdt, "/pl061@9030000", "phandle"), (std::vector<uint32_t>{kFirstCopiedPhandle}));
-  EXPECT_EQ(cells_of(fdt, "/gpio-keys/poweroff", "gpios"), (std::vector<uint32_t>{kFirstCopiedPhandle, 3, 0}));
+  EXPECT_EQ(cells_of(fdt, "/gpio-keys/poweroff", "gpios"),
+            (std::vector<uint32_t>{kFirstCopiedPhandle, 3, 0}));
   EXPECT_EQ(cells_of(fdt, "/gpio-keys/poweroff", "linux,code"), (std::vector<uint32_t>{0x74}));
 }
 
@@ -153,12 +155,13 @@ TEST(GuestDtbPassthrough, UserTreeKeepsOwnedDevicesOnly) {
   ASSERT_TRUE(r.ok());
   const void* fdt = out.data();
   EXPECT_EQ(fdt_check_full(fdt, r.value()), 0);
-  for (const char* gone : {"/intc@8000000/its@8080000", "/pcie@10000000", "/virtio_mmio@a000000",
-                           "/virtio_mmio@a003e00", "/fw-cfg@9020000", "/pl061@9030000", "/gpio-keys", "/flash@0"}) {
+  for (const char* gone :
+       {"/intc@8000000/its@8080000", "/pcie@10000000", "/virtio_mmio@a000000", "/virtio_mmio@a003e00",
+        "/fw-cfg@9020000", "/pl061@9030000", "/gpio-keys", "/flash@0"}) {
     EXPECT_LT(fdt_path_offset(fdt, gone), 0) << gone;
   }
-  for (const char* kept : {"/pl031@9010000", "/pl011@9000000", "/intc@8000000", "/timer", "/apb-pclk", "/cpus",
-                           "/psci", "/chosen"}) {
+  for (const char* kept : {"/pl031@9010000", "/pl011@9000000", "/intc@8000000", "/timer", "/apb-pclk",
+                           "/cpus", "/psci", "/chosen"}) {
     EXPECT_GE(fdt_path_offset(fdt, kept), 0) << kept;
   }
   EXPECT_LT(fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3-its"), 0);
@@ -168,7 +171,8 @@ TEST(GuestDtbPassthrough, UserTreeKeepsPcieWhenOwnedButWithoutMsi) {
   const Host h = host_with(kGicV2Fixture, {"/pcie@10000000"});
   const Dtb user = Dtb::load(kGicV2Fixture);
   std::vector<uint8_t> out(1 << 18);
-  const auto r = patch_guest_dtb(user.data(), user.capacity(), spec_for(h, GicVersion::kV2), out.data(), out.size());
+  const auto r =
+      patch_guest_dtb(user.data(), user.capacity(), spec_for(h, GicVersion::kV2), out.data(), out.size());
   ASSERT_TRUE(r.ok());
   EXPECT_GE(fdt_path_offset(out.data(), "/pcie@10000000"), 0);
   EXPECT_FALSE(has_prop(out.data(), "/pcie@10000000", "msi-map"));

@@ -16,7 +16,9 @@ using test::Dtb;
 using test_helpers::cells_of;
 using test_helpers::string_of;
 
-GuestDtbSpec spec_for(uint32_t vcpus, GicVersion gic) { return test_helpers::spec_with_gic(vcpus, gic, 0x40000); }
+GuestDtbSpec spec_for(uint32_t vcpus, GicVersion gic) {
+  return test_helpers::spec_with_gic(vcpus, gic, 0x40000);
+}
 
 Result<size_t, GuestDtbError> patch(const Dtb& user, const GuestDtbSpec& spec, std::vector<uint8_t>* out) {
   out->assign(1 << 18, 0);
