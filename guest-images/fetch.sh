@@ -6,6 +6,8 @@
 #   $DEST/Image.version    "<uname -r> <package> <package version>"
 #   $DEST/busybox          the static busybox of busybox-static
 #   $DEST/busybox.version  "<package> <package version>"
+#   $DEST/modules/*.ko     the kernel's virtio transport and disk modules
+#                          (GUEST_MODULES, in load order: passthrough tests)
 # DEST defaults to $LAMINA_DEPS/guest (/opt/lamina-deps/guest).
 #
 # Which kernel: $LAMINA_GUEST_KERNEL_PKG if set (e.g. linux-image-6.1.0-56-arm64),
@@ -61,8 +63,18 @@ is_aarch64_elf() {
     [ "$(od -An -tu2 -j18 -N2 "$1" | tr -d ' ')" = 183 ]
 }
 
+# Modules the initramfs loads for passed-through virtio devices, in load
+# order (virtio_pci needs both of its libraries; virtio itself is built in).
+GUEST_MODULES="drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci_legacy_dev
+drivers/virtio/virtio_pci drivers/virtio/virtio_mmio drivers/block/virtio_blk"
+
+modules_ok() {
+  local m
+  for m in $GUEST_MODULES; do [ -s "$DEST/modules/${m##*/}.ko" ] || return 1; done
+}
+
 cache_ok() {
-  [ -s "$DEST/Image.version" ] && [ -s "$DEST/busybox.version" ] &&
+  modules_ok && [ -s "$DEST/Image.version" ] && [ -s "$DEST/busybox.version" ] &&
     [ -f "$DEST/Image" ] && is_arm64_image "$DEST/Image" &&
     [ -x "$DEST/busybox" ] && is_aarch64_elf "$DEST/busybox"
 }
@@ -109,10 +121,13 @@ busybox_deb=$(ls "$tmp"/busybox-static_*.deb)
 kernel_version=$(dpkg-deb -f "$kernel_deb" Version)
 busybox_version=$(dpkg-deb -f "$busybox_deb" Version)
 
-# Only the kernel itself, not the modules (the initramfs uses none).
+# The kernel itself, and only the modules GUEST_MODULES names.
 mkdir "$tmp/k" "$tmp/b"
-dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$tmp/k" "./boot/vmlinuz-$abi" ||
-  die "$kernel_deb has no boot/vmlinuz-$abi"
+members="./boot/vmlinuz-$abi"
+for m in $GUEST_MODULES; do members="$members ./lib/modules/$abi/kernel/$m.ko"; done
+# shellcheck disable=SC2086  # one member per word
+dpkg-deb --fsys-tarfile "$kernel_deb" | tar -x -C "$tmp/k" $members ||
+  die "$kernel_deb lacks boot/vmlinuz-$abi or a module of: $GUEST_MODULES"
 dpkg-deb --fsys-tarfile "$busybox_deb" | tar -x -C "$tmp/b" ./bin/busybox ||
   die "$busybox_deb has no bin/busybox"
 
@@ -136,6 +151,10 @@ as_root mkdir -p "$DEST"
 as_root rm -f "$DEST/Image.version" "$DEST/busybox.version"
 as_root install -m 644 "$tmp/Image" "$DEST/Image"
 as_root install -m 755 "$tmp/b/bin/busybox" "$DEST/busybox"
+as_root mkdir -p "$DEST/modules"
+for m in $GUEST_MODULES; do as_root install -m 644 "$tmp/k/lib/modules/$abi/kernel/$m.ko" "$DEST/modules/"; done
+(for m in $GUEST_MODULES; do echo "${m##*/}.ko"; done) >"$tmp/load-order"
+as_root install -m 644 "$tmp/load-order" "$DEST/modules/load-order"
 as_root install -m 644 "$tmp/Image.version" "$tmp/busybox.version" "$DEST/"
 cache_ok || die "the cache in $DEST is incomplete after fetching"
 log "kernel $abi ($kernel_pkg $kernel_version), busybox-static $busybox_version in $DEST"

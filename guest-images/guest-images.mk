@@ -39,7 +39,7 @@ guest-images: $(GUEST_IMAGE_KERNEL) $(GUEST_IMAGE_INITRD)
 guest-images-fetch:
 	$(Q)$(GUEST_IMAGES_SRC)/fetch.sh --dest $(GUEST_IMAGES_CACHE)
 
-$(GUEST_IMAGES_CACHE)/Image $(GUEST_IMAGES_CACHE)/busybox &: | guest-images-fetch
+$(GUEST_IMAGES_CACHE)/Image $(GUEST_IMAGES_CACHE)/busybox $(GUEST_IMAGES_MODULES_DIR)/load-order &: | guest-images-fetch
 	@:
 
 $(GUEST_IMAGE_KERNEL): $(GUEST_IMAGES_CACHE)/Image
@@ -52,9 +52,16 @@ $(GUEST_IMAGES_CNTVCT): $(GUEST_IMAGES_SRC)/cntvct.cpp $(GUEST_IMAGES_SRC)/guest
 	@echo "  CXX     $<"
 	$(Q)$(CXX) $(GUEST_IMAGES_CXXFLAGS) $< -o $@
 
+# The virtio modules fetch.sh keeps (load order in modules/load-order), for
+# passed-through virtio devices; /init loads them when asked (lamina.virtio).
+GUEST_IMAGES_MODULES_DIR := $(GUEST_IMAGES_CACHE)/modules
+
 $(GUEST_IMAGE_INITRD): $(GUEST_IMAGES_SRC)/mkinitramfs.py $(GUEST_IMAGES_SRC)/init.sh \
-    $(GUEST_IMAGES_CACHE)/busybox $(GUEST_IMAGES_CNTVCT)
+    $(GUEST_IMAGES_CACHE)/busybox $(GUEST_IMAGES_MODULES_DIR)/load-order $(GUEST_IMAGES_CNTVCT)
 	@mkdir -p $(dir $@)
 	@echo "  CPIO    $@"
 	$(Q)python3 $(GUEST_IMAGES_SRC)/mkinitramfs.py --busybox $(GUEST_IMAGES_CACHE)/busybox \
-	  --init $(GUEST_IMAGES_SRC)/init.sh --add bin/lamina-cntvct=$(GUEST_IMAGES_CNTVCT) -o $@
+	  --init $(GUEST_IMAGES_SRC)/init.sh --add bin/lamina-cntvct=$(GUEST_IMAGES_CNTVCT) \
+	  --add lib/modules/load-order=$(GUEST_IMAGES_MODULES_DIR)/load-order \
+	  $$(for m in $$(cat $(GUEST_IMAGES_MODULES_DIR)/load-order); do \
+	       echo --add lib/modules/$$m=$(GUEST_IMAGES_MODULES_DIR)/$$m; done) -o $@

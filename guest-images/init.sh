@@ -22,6 +22,19 @@
 #   lamina.vcpus=N           expected online CPUs (default: the present CPUs)
 #   lamina.mem_mib=N         expected RAM in MiB (default: the DT's /memory)
 #   lamina.timer_sleep=S     the timer check's sleep in seconds (default 0.2)
+#   lamina.virtio=1          load the virtio modules in /lib/modules (virtio-mmio
+#                            and -pci transports, virtio-blk) for passed-through
+#                            devices; implied by lamina.disks
+# Optional checks of passed-through devices (each adds one check when given):
+#   lamina.disks=M1,M2,...   every marker Mi is the first bytes of some virtio
+#                            disk /dev/vd*; the detail names each disk's bus
+#   lamina.irq_cpu=N         with lamina.disks: the virtio interrupts are first
+#                            moved to CPU N (smp_affinity_list) and the page
+#                            cache dropped, and the reads must raise their
+#                            counts on CPU N
+#   lamina.rtc=1             /sys/class/rtc/rtc0 exists and reads a date
+#   lamina.pci=N             at least N PCI functions (host bridge included),
+#                            and every one with an interrupt line took some
 # Every line the harness matches starts with LAMINA-; `lamina-cntvct` prints
 # the virtual counter for boot timing (on bare QEMU it counts from reset;
 # scripts/boot-bench).
@@ -41,7 +54,7 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 lamina-cntvct "LAMINA-GUEST: start" "LAMINA-GUEST: counter start"
 echo "LAMINA-GUEST: kernel $(uname -r) ($(uname -v))"
 
-mode=shell vcpus='' mem_mib='' reboots=1 timer_sleep=0.2
+mode=shell vcpus='' mem_mib='' reboots=1 timer_sleep=0.2 disks='' rtc='' pci='' virtio='' irq_cpu=''
 for arg in $(cat /proc/cmdline); do
   case $arg in
     lamina.mode=*) mode=${arg#*=} ;;
@@ -49,8 +62,20 @@ for arg in $(cat /proc/cmdline); do
     lamina.mem_mib=*) mem_mib=${arg#*=} ;;
     lamina.reboots=*) reboots=${arg#*=} ;;
     lamina.timer_sleep=*) timer_sleep=${arg#*=} ;;
+    lamina.disks=*) disks=${arg#*=} ;;
+    lamina.rtc=*) rtc=${arg#*=} ;;
+    lamina.pci=*) pci=${arg#*=} ;;
+    lamina.virtio=*) virtio=${arg#*=} ;;
+    lamina.irq_cpu=*) irq_cpu=${arg#*=} ;;
   esac
 done
+
+# Debian builds the virtio transports and virtio-blk as modules.
+if [ -n "$disks" ] || [ "$virtio" = 1 ]; then
+  for m in $(cat /lib/modules/load-order 2>/dev/null); do
+    insmod "/lib/modules/$m" || echo "LAMINA-GUEST: insmod $m failed"
+  done
+fi
 
 # --- helpers -----------------------------------------------------------------
 
@@ -196,6 +221,103 @@ check_tmpfs() {
   [ "$fstype" = tmpfs ] && [ "$size" = 108894 ] && [ "$sum" = "$want" ]
 }
 
+# --- passthrough checks (optional) ---------------------------------------------
+
+# The virtio disks: /dev/vd*, waiting up to 5 s for the drivers to probe.
+virtio_disks() {
+  local tries=0 found
+  while :; do
+    set +f
+    found=$(ls /dev/vd[a-z] 2>/dev/null)
+    set -f
+    [ -n "$found" ] || [ "$tries" -ge 50 ] && break
+    tries=$((tries + 1))
+    sleep 0.1
+  done
+  echo $found
+}
+
+# Each marker of lamina.disks is the start of some virtio disk (the test made
+# the images); reading it takes the transport's interrupts (virtio-blk does
+# not poll). The detail says where each disk sits (virtio_mmio or pci).
+# The virtio lines' interrupt count on CPU $1 (/proc/interrupts: "NN:", one
+# column per CPU, then the controller).
+virtio_irqs_on() {
+  awk -v col=$(($1 + 2)) '/virtio/ { s += $col } END { print s + 0 }' /proc/interrupts
+}
+
+check_disks() {
+  local marker dev got where all ok=0 hit irq before=''
+  all=$(virtio_disks)
+  if [ -n "$irq_cpu" ]; then
+    # Reads that reach the devices, with their interrupts routed to one CPU.
+    for irq in $(awk '/virtio/ { sub(":", "", $1); print $1 }' /proc/interrupts); do
+      echo "$irq_cpu" >"/proc/irq/$irq/smp_affinity_list" || ok=1
+    done
+    before=$(virtio_irqs_on "$irq_cpu")
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+  fi
+  for marker in $(echo "$disks" | tr , ' '); do
+    hit=''
+    for dev in $all; do
+      got=$(dd if="$dev" bs=${#marker} count=1 2>/dev/null)
+      if [ "$got" = "$marker" ]; then
+        where=$(readlink "/sys/block/${dev#/dev/}")
+        case $where in
+          *virtio_mmio*) hit="$dev(virtio_mmio)" ;;
+          *pci*) hit="$dev(pci)" ;;
+          *) hit="$dev(other)" ;;
+        esac
+      fi
+    done
+    detail="$detail $marker:${hit:-not found}"
+    [ -n "$hit" ] || ok=1
+  done
+  detail="disks ${all:-none};$detail"
+  if [ -n "$before" ]; then
+    after=$(virtio_irqs_on "$irq_cpu")
+    detail="$detail; virtio interrupts on CPU $irq_cpu: $before -> $after"
+    [ "$after" -gt "$before" ] || ok=1
+  fi
+  return $ok
+}
+
+# The RTC of lamina.rtc: registered, and its date reads as a date.
+check_rtc() {
+  local name date
+  name=$(cat /sys/class/rtc/rtc0/name 2>/dev/null)
+  date=$(cat /sys/class/rtc/rtc0/date 2>/dev/null)
+  detail="rtc0 ${name:-absent}, date ${date:-unreadable}"
+  [ -n "$name" ] || return 1
+  case $date in
+    [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]) return 0 ;;
+  esac
+  return 1
+}
+
+# lamina.pci=N: the PCI functions the host bridge enumerates, and for each
+# one with a legacy interrupt (INTx) its count in /proc/interrupts.
+check_pci() {
+  local dev n=0 irq count bad=0 list=''
+  set +f
+  for dev in /sys/bus/pci/devices/*; do
+    [ -e "$dev/vendor" ] || continue
+    n=$((n + 1))
+    irq=$(cat "$dev/irq" 2>/dev/null)
+    if [ -n "$irq" ] && [ "$irq" != 0 ]; then
+      count=$(irq_sum "/^ *$irq:/")
+      list="$list ${dev##*/}:irq$irq=$count"
+      [ "$count" -gt 0 ] || bad=1
+    else
+      list="$list ${dev##*/}"
+    fi
+  done
+  set -f
+  detail="$n functions, expected at least $pci:$list"
+  [ "$n" -ge "$pci" ] && [ "$bad" = 0 ]
+}
+
 # --- reboot count ------------------------------------------------------------
 # `reboot -f` clears everything the guest could keep, except the PL031 RTC:
 # QEMU's PL031 has no reset handler (its time offset survives a machine
@@ -230,6 +352,9 @@ fi
 # --- run ---------------------------------------------------------------------
 
 for c in cpus memory timer ipi tmpfs; do run_check $c; done
+[ -z "$disks" ] || run_check disks
+[ -z "$rtc" ] || run_check rtc
+[ -z "$pci" ] || run_check pci
 lamina-cntvct "LAMINA-GUEST: counter end"  # right after the last check
 if [ "$failed" = 0 ]; then
   echo "LAMINA-RESULT: PASS $checks checks"

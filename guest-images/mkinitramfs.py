@@ -46,7 +46,7 @@ TRAILER = "TRAILER!!!"
 REQUIRED_APPLETS = (
     "sh", "mount", "cat", "grep", "awk", "sed", "sleep", "taskset", "seq", "tr", "cut",
     "od", "head", "wc", "md5sum", "rm", "uname", "dmesg", "date", "hwclock",
-    "setsid", "cttyhack", "poweroff", "reboot",
+    "setsid", "cttyhack", "poweroff", "reboot", "insmod", "dd", "readlink", "ls",
 )
 
 # Directories of the root file system, then symlinks to /bin, so that every
@@ -97,7 +97,16 @@ def rootfs_entries(busybox: bytes, init: bytes, applets: Sequence[str],
     entries += [Entry(p, stat.S_IFCHR | perm, rdev=(ma, mi)) for p, ma, mi, perm in DEVICE_NODES]
     entries.append(Entry("bin/busybox", stat.S_IFREG | 0o755, busybox))
     entries += [Entry(f"bin/{a}", stat.S_IFLNK | 0o777, b"busybox") for a in applets if a != "busybox"]
-    entries += [Entry(name, stat.S_IFREG | 0o755, data) for name, data in extra]
+    known = {e.name for e in entries}
+    for name, data in extra:
+        # Parent directories first (e.g. lib/modules for kernel modules).
+        parts = name.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            parent = "/".join(parts[:i])
+            if parent not in known:
+                entries.append(Entry(parent, stat.S_IFDIR | 0o755))
+                known.add(parent)
+        entries.append(Entry(name, stat.S_IFREG | 0o755, data))
     entries.append(Entry("init", stat.S_IFREG | 0o755, init))
     return entries
 

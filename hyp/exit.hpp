@@ -46,6 +46,10 @@ enum class ExitAction : uint8_t {
 [[nodiscard]] inline bool vtimer_interrupt_asserted() {
   return arch::read<arch::CntvCtlEl0>().interrupt_asserted();
 }
+// The same for its EL1 physical timer (CNTP_CTL_EL0, also the guest's).
+[[nodiscard]] inline bool ptimer_interrupt_asserted() {
+  return arch::read<arch::CntpCtlEl0>().interrupt_asserted();
+}
 
 // Idles until the vCPU has something to do (WFI, PSCI CPU_SUSPEND).
 [[nodiscard]] ExitAction handle_wfi_wait(Vcpu& vcpu);

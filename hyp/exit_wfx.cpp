@@ -22,7 +22,7 @@ ExitAction handle_wfx(Vcpu& vcpu, arch::EsrEl2 esr) {
 
 ExitAction handle_wfi_wait(Vcpu& vcpu) {
   if (vcpu.vm().has_vgic) return vgic_wfi_wait(vcpu);
-  while (!vtimer_interrupt_asserted()) {
+  while (!vtimer_interrupt_asserted() && !ptimer_interrupt_asserted()) {
     if (vcpu.vm().state() != VmState::kRunning) return ExitAction::kLeave;
     arch::wfe();
   }

@@ -1,8 +1,8 @@
 // lamina's own use of the physical GIC at EL2: the Distributor and every
 // CPU's interface set up for the interrupts lamina takes (the vGIC's
-// maintenance PPI, the virtual timer's PPI 27, the SGI that kicks a vCPU's
-// CPU, and the SPIs given to gic_spi_enable), and the few CPU-interface
-// operations the vGIC glue (hyp/vgic_el2) needs.
+// maintenance PPI, the EL1 virtual and physical timers' PPIs 27 and 30, the
+// SGI that kicks a vCPU's CPU, and the SPIs given to gic_spi_enable), and
+// the few CPU-interface operations the vGIC glue (hyp/vgic_el2) needs.
 //
 // Two backends behind one API (hyp/gic_host_backend.hpp):
 //  - GICv3 (gic_host_v3.cpp), Arm IHI 0069 "GIC Architecture Specification,
@@ -36,6 +36,7 @@ inline constexpr uint32_t kKickSgi = 0;           // wakes / exits a vCPU's CPU
 inline constexpr uint32_t kMaintenancePpi = 25;   // the vGIC maintenance interrupt when the DT names none
 inline constexpr uint32_t kVtimerPpi = 27;        // EL1 virtual timer
 inline constexpr uint32_t kHypTimerPpi = 26;      // EL2 physical timer (Arm BSA's INTID; GICv2 hosts, below)
+inline constexpr uint32_t kPtimerPpi = 30;        // EL1 physical timer (the guest's: CNTHCTL_EL2.EL1PCEN)
 inline constexpr uint32_t kSpuriousIntid = 1023;  // IHI 0069 "Special INTIDs"
 
 // Boot CPU, after the GIC's registers are mapped: remembers `gic` and
@@ -57,7 +58,7 @@ bool init_gic_host(const GicDesc& gic, bool gic_sysreg);
 // Every CPU (the boot CPU after init_gic_host, secondaries when they come
 // online): GICv3: wakes this CPU's Redistributor, puts its SGIs/PPIs in
 // Group 1; GICv2: learns this CPU's interface number. Then enables the kick
-// SGI, the maintenance PPI and PPI 27, and enables the CPU interface (PMR
+// SGI, the maintenance PPI and PPIs 27 and 30, and enables the CPU interface (PMR
 // open, EOImode = 1). False if this CPU's Redistributor is not found.
 bool init_gic_cpu(uint64_t mpidr);
 

@@ -117,7 +117,7 @@ bool init_cpu(uint64_t mpidr) {
   // CNTHP stays disabled until watch() arms it.
   arch::write(arch::CnthpCtlEl2::from_scratch());
   arch::mmio_write32(gicd() + dist::kIsenabler, (1u << kKickSgi) | (1u << gic_maintenance_intid()) |
-                                                    (1u << kVtimerPpi) | (1u << kHypTimerPpi));
+                                                    (1u << kVtimerPpi) | (1u << kPtimerPpi) | (1u << kHypTimerPpi));
 
   arch::mmio_write32(gicc() + cpu::kPmr, cpu::kPmrAll);
   const auto ctlr = arch::GiccCtlr::from_raw(arch::mmio_read32(gicc() + cpu::kCtlr))

@@ -90,7 +90,8 @@ bool init_cpu(uint64_t mpidr) {
   const uint64_t sgi = rd + r::kSgiBase;
   arch::mmio_write32(sgi + r::kIgroupr0, kAllGroup1);
   for (uint64_t i = 0; i < 8; ++i) arch::mmio_write32(sgi + r::kIpriorityr0 + 4 * i, kPriorityWord);
-  arch::mmio_write32(sgi + r::kIsenabler0, (1u << kKickSgi) | (1u << gic_maintenance_intid()) | (1u << kVtimerPpi));
+  arch::mmio_write32(sgi + r::kIsenabler0, (1u << kKickSgi) | (1u << gic_maintenance_intid()) | (1u << kVtimerPpi) |
+                                                (1u << kPtimerPpi));
 
   asm volatile("msr icc_sre_el2, %0" ::"r"(kIccSreEl2Sre | kIccSreEl2Enable));
   arch::isb();

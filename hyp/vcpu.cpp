@@ -72,6 +72,10 @@ void Vcpu::save() {
 #define LAMINA_SAVE_EL1(name) asm volatile("mrs %0, " #name : "=r"(el1.name));
   LAMINA_VCPU_EL1_REGS(LAMINA_SAVE_EL1)
 #undef LAMINA_SAVE_EL1
+  // The guest's physical timer must not fire once its vCPU has stopped
+  // (PPI 30 is enabled at EL2 and would wake this CPU's wait for good).
+  arch::write(arch::CntpCtlEl0::from_scratch());
+  arch::isb();
   fpsimd_save(&fpsimd);
 }
 

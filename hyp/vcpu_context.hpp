@@ -57,7 +57,9 @@ static_assert(offsetof(GuestRegs, pstate) == offsetof(GuestRegs, pc) + 8, "guest
   X(elr_el1)                    \
   X(spsr_el1)                   \
   X(cntv_ctl_el0)               \
-  X(cntv_cval_el0)
+  X(cntv_cval_el0)              \
+  X(cntp_ctl_el0)               \
+  X(cntp_cval_el0)
 
 struct El1State {
 #define LAMINA_EL1_FIELD(name) uint64_t name;

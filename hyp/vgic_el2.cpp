@@ -9,6 +9,7 @@
 #include "hyp/gic_host.hpp"
 #include "hyp/guest_console.hpp"
 #include "hyp/log.hpp"
+#include "hyp/passthrough.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/vgic/cpu_interface.hpp"
 #include "hyp/vgic/list_registers.hpp"
@@ -178,7 +179,10 @@ bool vgic_create(Vm& vm) {
     LOG_ERROR("vm {}: cannot configure its virtual GIC ({} vCPUs)", vm.name(), vm.vcpu_count());
     return false;
   }
-  for (uint32_t i = 0; i < vm.vcpu_count(); ++i) (void)vm.vgic.map_hw(i, kVtimerPpi, kVtimerPpi);
+  for (uint32_t i = 0; i < vm.vcpu_count(); ++i) {
+    (void)vm.vgic.map_hw(i, kVtimerPpi, kVtimerPpi);
+    (void)vm.vgic.map_hw(i, kPtimerPpi, kPtimerPpi);
+  }
   if (v2) {
     vm.gicd_v2.attach(&vm.vgic);
   } else {
@@ -305,13 +309,34 @@ void vgic_handle_irqs(Vcpu& vcpu) {
   for (;;) {
     const uint32_t intid = gic_acknowledge();
     if (intid >= arch::gic::kFirstSpecialIntid) break;
-    if (intid == kVtimerPpi && vm.has_vgic) {
+    if ((intid == kVtimerPpi || intid == kPtimerPpi) && vm.has_vgic) {
       // EOImode 1: drop the priority, leave it active; the guest's
-      // deactivation of virtual PPI 27 (HW bit) deactivates it.
+      // deactivation of virtual PPI 27 / 30 (HW bit) deactivates it.
       gic_priority_drop(intid);
-      ++vcpu.stats.vtimer_irqs;
+      if (intid == kVtimerPpi) ++vcpu.stats.vtimer_irqs;
       VgicLock lock(vm);
-      (void)vm.vgic.set_line(vcpu.index(), kVtimerPpi, true);
+      (void)vm.vgic.set_line(vcpu.index(), intid, true);
+      continue;
+    }
+    if (Vm* owner = passthrough_owner(intid); owner != nullptr) {
+      // A passthrough device's SPI (hyp/passthrough.hpp): like the timer,
+      // left active for the guest's deactivation through the HW bit. Routed
+      // to this vCPU's CPU, so normally this VM's. The guest may have routed
+      // the virtual SPI to another vCPU: kick it now (this CPU may be about
+      // to wait in vgic_wfi_wait, and would deliver kicks only at its next
+      // load); this vCPU itself folds and loads anyway.
+      gic_priority_drop(intid);
+      if (owner == &vm) {
+        uint32_t kicks = 0;
+        {
+          VgicLock lock(vm);
+          (void)vm.vgic.set_line(vcpu.index(), intid, true);
+          kicks = vm.vgic.take_kicks();
+        }
+        deliver_kicks(vcpu, kicks);
+      } else {
+        (void)vgic_set_spi_level(*owner, intid, true);
+      }
       continue;
     }
     if (intid == gic_maintenance_intid()) {
@@ -338,7 +363,7 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
   for (;;) {
     vgic_handle_irqs(vcpu);
     apply_owed_deactivations(vcpu);
-    if (vtimer_interrupt_asserted()) return ExitAction::kResume;
+    if (vtimer_interrupt_asserted() || ptimer_interrupt_asserted()) return ExitAction::kResume;
     std::optional<uint8_t> best;
     {
       VgicLock lock(vm);
@@ -356,7 +381,7 @@ ExitAction vgic_wfi_wait(Vcpu& vcpu) {
     bool timer_owed;
     {
       VgicLock lock(vm);
-      timer_owed = vm.vgic.hw_owed(vcpu.index(), kVtimerPpi);
+      timer_owed = vm.vgic.hw_owed(vcpu.index(), kVtimerPpi) || vm.vgic.hw_owed(vcpu.index(), kPtimerPpi);
     }
     if (timer_owed) arch::wfe();
     else arch::wfi();

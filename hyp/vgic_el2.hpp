@@ -46,7 +46,7 @@ inline constexpr uint32_t kGuestSpis = 64;
 
 // At VM creation (boot CPU): configures vm.vgic for vm's vCPUs (GicModel
 // kV3 on a GICv3 host, kV2 on a GICv2 host: at most 8 vCPUs), forwards
-// each vCPU's virtual timer PPI (HW bit), attaches the GICD/GICR models
+// each vCPU's virtual and physical timer PPIs 27 and 30 (HW bit), attaches the GICD/GICR models
 // (GICv2: vm.gicd_v2). False (after a message) refuses the VM.
 [[nodiscard]] bool vgic_create(Vm& vm);
 
@@ -68,7 +68,7 @@ void vgic_sync_from_guest(Vcpu& vcpu);
 void vgic_flush_to_guest(Vcpu& vcpu);
 
 // IRQ exit (or a WFI wake-up): acknowledges every pending physical
-// interrupt. The virtual timer's PPI becomes a virtual one (priority
+// interrupt. The timers' PPIs and passthrough SPIs become virtual ones (priority
 // dropped, left active for the guest's deactivation); kicks and maintenance
 // interrupts are deactivated (the fold/load that follows is their work).
 void vgic_handle_irqs(Vcpu& vcpu);

@@ -7,6 +7,7 @@
 #include "hyp/guest_console.hpp"
 #include "hyp/guest_memory.hpp"
 #include "hyp/log.hpp"
+#include "hyp/passthrough.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/power.hpp"
 #include "hyp/vgic_el2.hpp"
@@ -84,6 +85,9 @@ void Vm::vcpu_left(Vcpu& vcpu) {
 
 void Vm::finish_stop() {
   state_.store(VmState::kStopped, std::memory_order_release);
+  // No physical SPI enabled or left active towards a stopped VM.
+  passthrough_stop(*this);
+  if (!desc.passthrough.empty()) vgic_vm_reset(*this);
   for (uint32_t i = 0; i < vcpu_count(); ++i) vcpus[i].start_pending.store(false, std::memory_order_relaxed);
   LOG_INFO("vm {}: stopped ({})", name(), stop_reason_ != nullptr ? stop_reason_ : "all vCPUs off");
   if (g_stats_enabled) {

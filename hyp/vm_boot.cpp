@@ -11,6 +11,7 @@
 #include "hyp/guest_memory.hpp"
 #include "hyp/host_security.hpp"
 #include "hyp/log.hpp"
+#include "hyp/passthrough.hpp"
 #include "hyp/percpu.hpp"
 #include "hyp/power.hpp"
 #include "hyp/gic_host.hpp"
@@ -119,7 +120,7 @@ bool map_all_ram(Vm& vm) {
 
 bool build_dtb(Vm& vm, const VmDescription& d, const void* host_fdt) {
   GuestDtbSpec spec;
-  spec.ram_base = kGuestRamBase;
+  spec.ram_base = vm.ram.base();
   spec.ram_size = d.memory_bytes;
   spec.vcpus = d.vcpus;
   spec.bootargs = d.bootargs;
@@ -130,6 +131,8 @@ bool build_dtb(Vm& vm, const VmDescription& d, const void* host_fdt) {
   if (auto timer = host_timer_interrupts(host_fdt); timer.ok()) spec.timer = timer.value();
   spec.has_test_device = d.has_test_device;
   spec.test_device = d.test_device;
+  spec.host_fdt = host_fdt;
+  spec.passthrough = &vm.desc.passthrough;
   if (gic_host_ready()) {
     const GuestGicFrames frames = guest_gic_frames(d.vcpus);
     spec.gic.version = gic_host_version();
@@ -163,6 +166,42 @@ bool build_dtb(Vm& vm, const VmDescription& d, const void* host_fdt) {
   return true;
 }
 
+// The VM's RAM and its scrub bitmap. With passthrough devices, which do DMA
+// with the addresses the guest gives them (no IOMMU), a direct map: one run
+// at IPA = PA, 1 GiB aligned if the host has one, else 2 MiB.
+bool allocate_ram(Vm& vm, const VmDescription& d) {
+  mm::Error error = mm::Error::kNoMemory;
+  bool backed = false;
+  if (d.passthrough.empty()) {
+    auto r = vm.ram.allocate(kGuestRamBase, d.memory_bytes, guest_frame_source());
+    backed = r.ok();
+    if (!backed) error = r.error();
+  } else {
+    for (const uint64_t align : {uint64_t{1} << 30, uint64_t{2} << 20}) {
+      auto r = vm.ram.allocate_direct(d.memory_bytes, align, guest_frame_source());
+      backed = r.ok();
+      if (backed) break;
+      error = r.error();
+    }
+  }
+  if (!backed) {
+    LOG_ERROR("vm {}: cannot back {} MiB of guest RAM{}: {}", d.name, d.memory_bytes >> 20,
+              d.passthrough.empty() ? "" : " (one contiguous run, for its passthrough devices)",
+              mm::error_name(error));
+    return false;
+  }
+  const uint64_t bitmap_bytes = vm.ram.scrub_bitmap_words() * sizeof(uint64_t);
+  auto bitmap = alloc_host_frames(mm::align_up(bitmap_bytes, mm::kPageSize) / mm::kPageSize);
+  if (!bitmap.ok()) {
+    LOG_ERROR("vm {}: no memory for its RAM bookkeeping", d.name);
+    return false;
+  }
+  auto* words = mm::to_ptr<uint64_t>(mm::to_va(bitmap.value()));
+  __builtin_memset(words, 0, bitmap_bytes);
+  vm.ram.set_scrub_bitmap(words);
+  return true;
+}
+
 // Everything but the vCPUs' CPUs; false (after a message) refuses the VM.
 bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
                const CpuFeatures& features, const HostSecurity& host) {
@@ -176,13 +215,25 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
   }
   vm.ipa_bits = geometry.value().ipa_bits;
   const uint64_t ipa_limit = uint64_t{1} << vm.ipa_bits;
-  if (d.memory_bytes > ipa_limit - kGuestRamBase.value()) {
+  if (!d.passthrough.empty() && d.memory_bytes > ipa_limit) {
+    LOG_ERROR("vm {}: {} MiB of RAM do not fit a {}-bit guest address space", d.name, d.memory_bytes >> 20,
+              vm.ipa_bits);
+    return false;
+  }
+  if (d.passthrough.empty() && d.memory_bytes > ipa_limit - kGuestRamBase.value()) {
     LOG_ERROR("vm {}: {} MiB of RAM at {:x} does not fit a {}-bit guest address space", d.name,
               d.memory_bytes >> 20, kGuestRamBase.value(), vm.ipa_bits);
     return false;
   }
+  if (!allocate_ram(vm, d)) return false;
+  if (vm.ram.base().value() + d.memory_bytes > ipa_limit) {
+    LOG_ERROR("vm {}: its direct-mapped RAM at {:x} ({} MiB) lies beyond its {}-bit guest address space", d.name,
+              vm.ram.base().value(), d.memory_bytes >> 20, vm.ipa_bits);
+    return false;
+  }
+  const mm::IntermediatePhysAddr ram_base = vm.ram.base();
   if (d.has_test_device &&
-      (ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, kGuestRamBase.value(), d.memory_bytes) ||
+      (ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, ram_base.value(), d.memory_bytes) ||
        ranges_overlap(d.test_device.value(), kGuestTestDeviceSize, kGuestUartBase.value(), kGuestPl011Size))) {
     LOG_ERROR("vm {}: lamina,test-device at {:x} overlaps its RAM or its UART", d.name, d.test_device.value());
     return false;
@@ -197,7 +248,7 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
   }
 
   const std::span<const uint8_t> kernel(mm::to_ptr<const uint8_t>(mm::to_va(d.kernel.base)), d.kernel.size);
-  auto plan = plan_guest_boot(kernel, d.ramdisk.size, kGuestRamBase, d.memory_bytes);
+  auto plan = plan_guest_boot(kernel, d.ramdisk.size, ram_base, d.memory_bytes);
   if (!plan.ok()) {
     LOG_ERROR("vm {}: kernel at {} refused: {}", d.name, d.kernel.base, payload_error_name(plan.error()));
     return false;
@@ -230,19 +281,6 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
     LOG_ERROR("vm {}: no memory for its stage-2 tables", d.name);
     return false;
   }
-  if (auto r = vm.ram.allocate(kGuestRamBase, d.memory_bytes, guest_frame_source()); !r.ok()) {
-    LOG_ERROR("vm {}: cannot back {} MiB of guest RAM: {}", d.name, d.memory_bytes >> 20, mm::error_name(r.error()));
-    return false;
-  }
-  const uint64_t bitmap_bytes = vm.ram.scrub_bitmap_words() * sizeof(uint64_t);
-  auto bitmap = alloc_host_frames(mm::align_up(bitmap_bytes, mm::kPageSize) / mm::kPageSize);
-  if (!bitmap.ok()) {
-    LOG_ERROR("vm {}: no memory for its RAM bookkeeping", d.name);
-    return false;
-  }
-  auto* words = mm::to_ptr<uint64_t>(mm::to_va(bitmap.value()));
-  __builtin_memset(words, 0, bitmap_bytes);
-  vm.ram.set_scrub_bitmap(words);
 
   if (!build_dtb(vm, d, host_fdt)) return false;
 
@@ -271,6 +309,7 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
     return false;
   }
   vm.psci = psci.value();
+  if (!passthrough_map(vm)) return false;
   if (d.map_eagerly && !map_all_ram(vm)) return false;
   LOG_INFO("vm {}: {} vCPU{}, {} MiB RAM in {} piece{}, {}-bit IPA, {} kernel, entry {:x}, DT at {:x}{}", d.name,
            d.vcpus, d.vcpus == 1 ? "" : "s", d.memory_bytes >> 20, vm.ram.segment_count(),
@@ -316,6 +355,12 @@ bool create_vms(const VmDescriptions& descs, const Platform& platform, const voi
       continue;
     }
     for (uint32_t v = 0; v < vm.vcpu_count(); ++v) vm.vcpu(v).init(&vm, v, &take_cpu());
+    // Its devices' SPIs go to vCPU 0's CPU, known only now.
+    if (!passthrough_route(vm)) {
+      LOG_ERROR("vm {}: not started", descs.vms[i].name);
+      passthrough_stop(vm);
+      return false;
+    }
     ++g_vm_count;
   }
   set_power_policy(g_vm_count, platform.psci.conduit);

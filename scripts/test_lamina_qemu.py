@@ -645,6 +645,101 @@ class ChosenDtsTest(unittest.TestCase):
         self.assertEqual(self.get(dtb, "-t", "x", f"{other}/module@48c00000", "reg"), "0 48c00000 0 7")
 
 
+class PassthroughTest(unittest.TestCase):
+    """--guest-passthrough: the values, the default, and the paths `all` finds in a DTS."""
+
+    DTS = """/ {
+\tpl031@9010000 {
+\t\tcompatible = "arm,pl031\\0arm,primecell";
+\t};
+\tpl011@9000000 {
+\t\tcompatible = "arm,pl011\\0arm,primecell";
+\t};
+\tintc@8000000 {
+\t\tcompatible = "arm,gic-v3";
+\t\tits@8080000 {
+\t\t\tcompatible = "virtio,mmio";
+\t\t};
+\t};
+\tvirtio_mmio@a000000 {
+\t\tinterrupts = <0x00 0x10 0x01>;
+\t\tcompatible = "virtio,mmio";
+\t};
+\tgpio: pl061@9030000 {
+\t\tcompatible = "arm,pl061\\0arm,primecell";
+\t};
+\tpcie@10000000 {
+\t\tcompatible = "pci-host-ecam-generic";
+\t};
+\tfw-cfg@9020000 {
+\t\tcompatible = "qemu,fw-cfg-mmio";
+\t};
+};
+"""
+
+    def test_candidates_are_the_root_devices_lamina_can_pass_through(self):
+        # Not the console UART, nothing inside the GIC; labels stripped.
+        self.assertEqual(lq.passthrough_candidates(self.DTS),
+                         ["/pl031@9010000", "/virtio_mmio@a000000", "/pl061@9030000", "/pcie@10000000",
+                          "/fw-cfg@9020000"])
+
+    def test_qemu_args_are_appended_split(self):
+        argv = argv_for("--qemu-args", "-drive if=none,file='a b.img',format=raw,id=d",
+                        "--qemu-args", "-device virtio-blk-device,drive=d")
+        self.assertEqual(argv[-4:], ["-drive", "if=none,file=a b.img,format=raw,id=d", "-device",
+                                     "virtio-blk-device,drive=d"])
+
+    def test_vm_key(self):
+        self.assertEqual(lq.parse_vm("kernel=k,passthrough=/a@1+/b@2").passthrough, ["/a@1", "/b@2"])
+        self.assertEqual(lq.parse_vm("kernel=k,passthrough=none").passthrough, "none")
+        with self.assertRaises(lq.argparse.ArgumentTypeError):
+            lq.parse_vm("kernel=k,passthrough=a@1")
+
+    def test_values(self):
+        self.assertEqual(lq.parse_passthrough("all"), "all")
+        self.assertEqual(lq.parse_passthrough("none"), "none")
+        self.assertEqual(lq.parse_passthrough("/pl031@9010000,/virtio_mmio@a000000"),
+                         ["/pl031@9010000", "/virtio_mmio@a000000"])
+        for bad in ("pl031@9010000", "/a,b", '/a"b', "", "/a b"):
+            with self.assertRaises(lq.argparse.ArgumentTypeError, msg=bad):
+                lq.parse_passthrough(bad)
+
+    def test_default_is_all_for_a_first_vm_with_an_initrd(self):
+        linux = lq.Vm(name="vm1", kernel="Image", initrd="initrd")
+        bare = lq.Vm(name="vm1", kernel="guest.elf")
+        second = lq.Vm(name="vm2", kernel="Image", initrd="initrd")
+        got = lq.resolve_passthrough([linux, second], self.DTS)
+        self.assertEqual(got["vm1"], lq.passthrough_candidates(self.DTS))
+        self.assertEqual(got["vm2"], [])
+        self.assertEqual(lq.resolve_passthrough([bare], self.DTS)["vm1"], [])
+        linux.passthrough = "none"
+        bare.passthrough = ["/pl031@9010000"]
+        self.assertEqual(lq.resolve_passthrough([linux], self.DTS)["vm1"], [])
+        self.assertEqual(lq.resolve_passthrough([bare], self.DTS)["vm1"], ["/pl031@9010000"])
+
+    def test_option_reaches_the_first_vm_only_with_a_kernel(self):
+        kernel = _Files(self).make("k.bin")
+        opts = parse("--guest-kernel", kernel, "--guest-passthrough", "/pl031@9010000")
+        self.assertEqual(opts.vms[0].passthrough, ["/pl031@9010000"])
+        self.assertIsNone(parse("--guest-kernel", kernel).vms[0].passthrough)
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
+            lq.parse_args(["--guest-passthrough", "all"])
+
+    @unittest.skipUnless(shutil.which("dtc") and shutil.which("fdtget"), "dtc/fdtget not installed")
+    def test_chosen_dts_writes_the_property(self):
+        tmp = Path(tempfile.mkdtemp(prefix="lamina-qemu-pt-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        vm = lq.Vm(name="vm1", kernel="k")
+        source = tmp / "t.dts"
+        source.write_text("/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; chosen { }; };\n"
+                          + lq.vm_chosen_dts([vm], [], {"vm1": ["/pl031@9010000", "/pcie@10000000"]}))
+        out = tmp / "t.dtb"
+        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(out), str(source)], check=True)
+        got = subprocess.run(["fdtget", "-t", "s", str(out), "/chosen/vm1", "lamina,passthrough"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        self.assertEqual(got, "/pl031@9010000 /pcie@10000000")
+
+
 @unittest.skipUnless(shutil.which("qemu-system-aarch64") and shutil.which("dtc"), "QEMU or dtc not installed")
 class HostDtbTest(unittest.TestCase):
     """--dumpdtb with VMs writes QEMU's own DTB for the sized machine plus the VM nodes

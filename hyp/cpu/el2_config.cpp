@@ -59,9 +59,16 @@ CnthctlEl2 cnthctl_el2_value() {
   // The event stream (every 2^16 ticks: 1 ms at 62.5 MHz, 65 us at 1 GHz)
   // bounds every WFE wait, so timeouts in wait loops are honoured even when
   // no SEV comes.
+  // EL1PCTEN/EL1PCEN (the HCR_EL2.E2H == 0 layout lamina runs with): the
+  // guest reads the physical counter and owns the EL1 physical timer
+  // (CNTP_CTL/CVAL/TVAL_EL0) without traps (DDI 0487 K.a D12.1.2 "Control
+  // of the Generic Timer when EL2 is implemented", D23.8 "CNTHCTL_EL2").
+  // vCPUs are pinned one per CPU and lamina itself uses no EL1 timer, so
+  // the CPU's timer is the guest's; vCPU load/save switch its registers and
+  // its PPI 30 is forwarded with the HW bit like the virtual timer's.
   return CnthctlEl2::from_scratch()
       .with(CnthctlEl2::el1pcten, true)
-      .with(CnthctlEl2::el1pcen, false)
+      .with(CnthctlEl2::el1pcen, true)
       .with(CnthctlEl2::evnten, true)
       .with(CnthctlEl2::evnti, uint64_t{15});
 }

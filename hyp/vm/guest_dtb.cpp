@@ -9,6 +9,7 @@
 #include "hyp/lib/format.hpp"
 #include "hyp/lib/psci_abi.hpp"
 #include "hyp/platform/device_tree.hpp"
+#include "hyp/vm/guest_dtb_error.hpp"
 
 namespace lamina::hyp {
 
@@ -82,12 +83,7 @@ constexpr uint32_t high_cell(uint64_t v) { return static_cast<uint32_t>(v >> 32)
 constexpr uint32_t low_cell(uint64_t v) { return static_cast<uint32_t>(v); }
 
 GuestDtbError make_error(GuestDtbErrorCode code, const char* what, const char* detail, int libfdt_error = 0) {
-  GuestDtbError e;
-  e.code = code;
-  e.what = what;
-  e.detail = detail;
-  e.libfdt_error = libfdt_error;
-  return e;
+  return guest_dtb_detail::error(code, what, detail, libfdt_error);
 }
 
 GuestDtbError bad_spec(const char* what, const char* detail) {
@@ -445,7 +441,7 @@ Result<size_t, GuestDtbError> build_guest_dtb(const GuestDtbSpec& spec, void* ou
 
   err = fdt_finish(out);
   if (err != 0) return Err{write_error(err, "end of tree", GuestDtbErrorCode::kLibfdt)};
-  return static_cast<size_t>(fdt_totalsize(out));
+  return add_passthrough_nodes(spec, out, out_size);
 }
 
 // --- patch ------------------------------------------------------------------
@@ -592,6 +588,9 @@ Result<size_t, GuestDtbError> patch_guest_dtb(const void* user_dtb, size_t user_
   TRY(replace_memory(out, spec));
   TRY(patch_chosen(out, spec));
   TRY(patch_psci(out));
+  TRY(prune_user_devices(spec, out));
+  TRY(patch_user_cpus(spec, out));
+  TRY(patch_user_gic(spec, out));
 
   err = fdt_pack(out);
   if (err != 0) return Err{write_error(err, "user DTB", GuestDtbErrorCode::kLibfdt)};

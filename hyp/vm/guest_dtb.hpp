@@ -10,13 +10,15 @@
 //   /cpus, /memory, the architected timer, the PL011 with its 24 MHz
 //   apb-pclk, /aliases, /chosen with stdout-path, and, when the guest has
 //   one, the GIC as the root's interrupt-parent. QEMU's flash, fw-cfg, RTC,
-//   GPIO, virtio-mmio, PCIe and PMU nodes are left out: lamina emulates none
-//   of them.
+//   GPIO, virtio-mmio, PCIe and PMU nodes are left out (lamina emulates none
+//   of them) unless the VM owns the device: then its host node is copied
+//   (add_passthrough_nodes).
 // * patch_guest_dtb() takes a DTB the user supplied (a VM's
 //   "multiboot,device-tree" module), validates it with fdt_check_full and
 //   changes only what lamina must: the memory nodes (replaced by the VM's
-//   RAM), /chosen bootargs and initrd, and the PSCI conduit ("hvc"). Every
-//   other node is the user's business and passes through untouched.
+//   RAM), /chosen bootargs and initrd, and the PSCI conduit ("hvc"), and
+//   removes what the VM cannot use (prune_user_devices). Every other node
+//   is the user's business and passes through untouched.
 //
 // Architecture-neutral: compiled for the EL2 image and for the host tests
 // (tests/unit/hyp/vm/guest_dtb_test.cpp). Debian's libfdt.a uses FP/SIMD
@@ -31,6 +33,7 @@
 
 #include "hyp/lib/result.hpp"
 #include "hyp/platform/platform.hpp"
+#include "hyp/vm/passthrough.hpp"
 #include "mm/addr.hpp"
 
 namespace lamina::hyp {
@@ -125,6 +128,11 @@ struct GuestDtbSpec {
   GuestGicSpec gic;
   bool has_test_device = false;  // a "lamina,test-device" node, reg 4 KiB
   mm::IntermediatePhysAddr test_device;
+  // Devices passed through (nullptr or empty: none), with the host DTB their
+  // nodes are in (hyp/vm/guest_dtb_passthrough.cpp). Built trees get copies
+  // of their nodes; a user's tree loses the device nodes the VM does not own.
+  const void* host_fdt = nullptr;
+  const PassthroughPlan* passthrough = nullptr;
 };
 
 enum class GuestDtbErrorCode : uint8_t {
@@ -170,6 +178,11 @@ void describe_guest_dtb_error(const GuestDtbError& e, char* buf, size_t buf_size
 // removed); the PSCI node (by compatible, else /psci; created as in
 // build_guest_dtb if absent) gets method = "hvc". Nothing else is read from
 // the spec. `out` must be 8-byte aligned and must not overlap the user DTB.
+// Also (guest_dtb_passthrough.cpp, guest_dtb_user.cpp): ITS and GICv2m
+// nodes and every msi-parent/msi-map are removed (guests get no MSI
+// controller), and so is every device node at the root that the VM does not
+// own (prune_user_devices); the CPUs are cut to the vCPUs
+// (patch_user_cpus) and the GIC node becomes the vGIC's (patch_user_gic).
 // Errors: kBadBuffer; kBadSpec (RAM, initrd); kBadUserDtb (fdt_check_full
 // failed: libfdt_error says why; or root cells too narrow for the RAM);
 // kBufferTooSmall.
@@ -183,5 +196,43 @@ void describe_guest_dtb_error(const GuestDtbError& e, char* buf, size_t buf_size
 // (it is validated again here). Errors: kBadHostDtb (no timer node, an
 // interrupt parent without 3-cell specifiers, not 4 or 5 specifiers).
 [[nodiscard]] Result<TimerInterrupts, GuestDtbError> host_timer_interrupts(const void* host_fdt);
+
+// --- passthrough (hyp/vm/guest_dtb_passthrough.cpp) -------------------------
+
+// Copies the nodes of spec.passthrough's devices from spec.host_fdt to the
+// root of the finished tree `fdt` (an out_size buffer), and a gpio-keys node
+// whose every GPIO is on a copied controller: properties as they are, except
+// interrupt-parent (the guest's GIC), clocks (a host fixed clock of QEMU's
+// apb-pclk rate becomes the guest's apb-pclk), interrupt-map (parent phandle
+// the guest's GIC, its unit address in the guest GIC's #address-cells, 0),
+// phandle (renumbered; gpios follow), and msi-parent/msi-map/msi-map-mask,
+// iommus/iommu-map (dropped: no ITS, no IOMMU for guests). Packs the tree.
+// Errors: kBadSpec (devices without a guest GIC), kBadHostDtb (a clock that
+// is not the apb-pclk, a phandle the copy cannot follow), kBufferTooSmall.
+[[nodiscard]] Result<size_t, GuestDtbError> add_passthrough_nodes(const GuestDtbSpec& spec, void* fdt,
+                                                                  size_t out_size);
+
+// A user's tree (open, with room): removes ITS/GICv2m nodes and MSI
+// properties, and every child of the root with `reg` that is not memory, an
+// interrupt controller, the virtual UART, the test device or a device whose
+// pages the VM owns (so the guest does not probe hardware it cannot reach),
+// then gpio-keys nodes whose GPIO controller is gone.
+[[nodiscard]] Result<Ok, GuestDtbError> prune_user_devices(const GuestDtbSpec& spec, void* fdt);
+
+// --- a user's tree against the VM (hyp/vm/guest_dtb_user.cpp) -----------------
+
+// /cpus: cpu nodes whose reg is not a vCPU's MPIDR (0 .. spec.vcpus - 1) are
+// removed (and /cpus/cpu-map with them, whose phandles would dangle); each
+// vCPU's node gets enable-method "psci" (cpu-release-addr removed). A tree
+// without /cpus is left alone. Errors: kBadUserDtb (a vCPU without a cpu
+// node).
+[[nodiscard]] Result<Ok, GuestDtbError> patch_user_cpus(const GuestDtbSpec& spec, void* fdt);
+
+// The GIC node (the root's interrupt-parent, else the first GIC by
+// compatible) becomes the vGIC's: compatible and reg as build_guest_dtb
+// writes them (GICv3: #redistributor-regions 1, no redistributor-stride);
+// name, phandle and other properties stay. spec.gic.version kNone: no
+// change. Errors: kBadUserDtb (no GIC node; root cells other than 2/2).
+[[nodiscard]] Result<Ok, GuestDtbError> patch_user_gic(const GuestDtbSpec& spec, void* fdt);
 
 }  // namespace lamina::hyp

@@ -72,6 +72,22 @@ Status<mm::Error> GuestRam::allocate(mm::IntermediatePhysAddr base, uint64_t siz
   return Ok{};
 }
 
+Status<mm::Error> GuestRam::allocate_direct(uint64_t size, uint64_t align, FrameSource source) {
+  if (!mm::is_aligned(size, kPage) || size == 0 || align < kPage || (align & (align - 1)) != 0) {
+    return Err{mm::Error::kMisaligned};
+  }
+  count_ = 0;
+  size_ = 0;
+  source_ = source;
+  auto run = source.alloc(source.context, size / kPage, align / kPage);
+  if (!run.ok()) return Err{mm::Error::kNoMemory};
+  base_ = mm::IntermediatePhysAddr(run.value().value());
+  segments_[0] = {base_, run.value(), size};
+  count_ = 1;
+  size_ = size;
+  return Ok{};
+}
+
 void GuestRam::release() {
   for (size_t i = 0; i < count_; ++i) {
     if (source_.free != nullptr) source_.free(source_.context, segments_[i].pa, segments_[i].size / kPage);

@@ -54,6 +54,12 @@ class GuestRam {
   // from `source`. kNoMemory (nothing kept) when the frames run out or the
   // backing would need more than kMaxSegments segments; kMisaligned.
   [[nodiscard]] Status<mm::Error> allocate(mm::IntermediatePhysAddr base, uint64_t size, FrameSource source);
+  // A direct map (VMs with passthrough devices, which do DMA with guest
+  // addresses and have no IOMMU between them and host memory): one
+  // contiguous run of `size` bytes (4 KiB multiple, > 0) aligned to `align`
+  // (a power of two >= 4 KiB), placed at IPA = its PA; base() says where.
+  // kNoMemory (nothing kept) when no such run is free; kMisaligned.
+  [[nodiscard]] Status<mm::Error> allocate_direct(uint64_t size, uint64_t align, FrameSource source);
   // Returns every frame to the source.
   void release();
 

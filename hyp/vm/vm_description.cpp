@@ -298,6 +298,7 @@ Status<DtError> read_vm(const DeviceTree& tree, int vm, const VmDescriptions& ea
   out->ipa_bits = TRY(read_ipa_bits(tree, vm));
   out->map_eagerly = TRY(read_flag(tree, vm, "lamina,map-eagerly"));
   TRY(read_test_device(tree, vm, cells, out));
+  TRY(read_passthrough(tree, vm, &out->passthrough));
 
   const char* module_bootargs = nullptr;
   TRY(read_modules(tree, vm, seen, out, &module_bootargs));
@@ -328,6 +329,13 @@ Status<DtError> parse(const void* fdt, VmDescriptions* out) {
     return Err{
         tree.error(DtErrorCode::kMalformed, chosen, nullptr, "/chosen's children cannot be walked", node)};
   }
+  const PassthroughPlan* plans[kMaxVms] = {};
+  const char* names[kMaxVms] = {};
+  for (size_t i = 0; i < out->count; ++i) {
+    plans[i] = &out->vms[i].passthrough;
+    names[i] = out->vms[i].path;
+  }
+  TRY(check_passthrough_exclusive(plans, names, out->count));
   return Ok{};
 }
 

@@ -23,6 +23,7 @@
 
 #include "hyp/lib/result.hpp"
 #include "hyp/platform/platform.hpp"
+#include "hyp/vm/passthrough.hpp"
 #include "mm/addr.hpp"
 
 namespace lamina::hyp {
@@ -53,6 +54,9 @@ struct VmDescription {
   bool map_eagerly = false;  // map all RAM at VM start instead of on demand
   bool has_test_device = false;
   mm::IntermediatePhysAddr test_device;  // 4 KiB aligned, valid if has_test_device
+  // The host devices given to the VM (`lamina,passthrough`), as node offsets
+  // into the host DTB with their pages and SPIs (hyp/vm/passthrough.hpp).
+  PassthroughPlan passthrough;
 
   [[nodiscard]] bool has_ramdisk() const { return ramdisk.size != 0; }
   [[nodiscard]] bool has_dtb() const { return dtb.size != 0; }
@@ -84,7 +88,9 @@ struct VmDescriptions {
 //                    a module's compatible (two kinds, or no kind) or reg
 //                    (not one entry, size 0, wrapping 64 bits, overlapping
 //                    another module of any VM), bootargs on a non-kernel
-//                    module, a duplicate VM name;
+//                    module, a duplicate VM name; lamina,passthrough (see
+//                    read_passthrough: a device lamina uses, a missing
+//                    path, a device, page or SPI given to two VMs);
 //  kTooMany          more than kMaxVms VMs, or a second kernel, ramdisk or
 //                    DTB module in one VM;
 //  kUnsupported      a VM name longer than kMaxVmName - 1 characters, an

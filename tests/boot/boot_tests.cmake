@@ -176,6 +176,19 @@ set(GUEST_BOOT "${LAMINA_BUILD_DIR}/guests/boot.elf")
 lamina_boot_test(vm.bad-cpus --guest-kernel "${GUEST_BOOT}" --vcpus 9 --cpus 9
   --expect "error: device tree: bad property ./chosen/vm1, cpus.: a VM has 1 to 8 vCPUs"
   --expect "lamina cannot continue: powering off" --expect-exit 0 --reject "crash report")
+# lamina,passthrough errors stop boot naming the VM, the property and the
+# device (docs/VM-BINDING.md, "Passthrough devices").
+lamina_boot_test(vm.passthrough-console --guest-kernel "${GUEST_BOOT}" --guest-passthrough /pl011@9000000
+  --expect "error: device tree: bad property ./chosen/vm1: /pl011@9000000, lamina,passthrough.: the device is lamina's console UART"
+  --expect "lamina cannot continue: powering off" --expect-exit 0 --reject "crash report")
+lamina_boot_test(vm.passthrough-missing --guest-kernel "${GUEST_BOOT}" --guest-passthrough /pl031@9999000
+  --expect "error: device tree: missing node ./chosen/vm1: /pl031@9999000, lamina,passthrough.: no such node"
+  --expect "lamina cannot continue: powering off" --expect-exit 0 --reject "crash report")
+# Two transports of one 4 KiB page cannot go to two VMs.
+lamina_boot_test(vm.passthrough-split-page --guest-kernel "${GUEST_BOOT}" --guest-passthrough /virtio_mmio@a000000
+  --vm "kernel=${GUEST_BOOT},passthrough=/virtio_mmio@a000200"
+  --expect "error: device tree: bad property ./chosen/vm2 and /chosen/vm1, lamina,passthrough.: devices of two VMs share a 4 KiB page"
+  --expect "lamina cannot continue: powering off" --expect-exit 0 --reject "crash report")
 # A 32-bit guest is refused at VM creation; with no VM left lamina powers off.
 add_test(NAME qemu.vm.aarch32-refused
          COMMAND sh -c "\"$0\" \"$1/arm32.elf\" && exec \"$2\" --image \"$3\" --guest-kernel \"$1/arm32.elf\" --name vm.aarch32-refused --timeout 60 --log \"$1/logs/vm.aarch32-refused.log\" --expect 'error: vm vm1: kernel at PA:0x[0-9a-f]+ refused: 32-bit .AArch32. guests are not supported' --expect 'no VM could be started: powering off' --expect-exit 0 --reject 'crash report'"

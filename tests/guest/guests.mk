@@ -35,7 +35,7 @@ obj = $(GUEST_OUT)/obj/$(1)
 comma := ,
 
 GUEST_ELFS := boot boot-raw boot-image psci smp ram-256m ram-3g mmio mmio-mmu abort abort-mmu \
-  idregs-ipa40 idregs-ipa48 undef debugregs wfi reset progress crash vgic
+  idregs-ipa40 idregs-ipa48 undef debugregs wfi reset progress crash vgic ptimer
 # Raw binaries of every guest: boot-raw.bin and boot-image.bin are what
 # lamina loads as raw and Image payloads; the others are for --bare runs on
 # QEMU (QEMU passes x0 = its DT to a raw binary, not to an ELF).
@@ -56,6 +56,7 @@ $(GUEST_OUT)/undef.elf: $(call obj,undef.cpp.o)
 $(GUEST_OUT)/debugregs.elf: $(call obj,debugregs.cpp.o)
 $(GUEST_OUT)/wfi.elf: $(call obj,wfi.cpp.o)
 $(GUEST_OUT)/vgic.elf: $(call obj,vgic.cpp.o)
+$(GUEST_OUT)/ptimer.elf: $(call obj,ptimer.cpp.o)
 $(GUEST_OUT)/reset.elf: $(call obj,reset.cpp.o)
 $(GUEST_OUT)/progress.elf: $(call obj,progress.cpp.o)
 $(GUEST_OUT)/crash.elf: $(call obj,crash.cpp.o)

@@ -32,5 +32,12 @@ TEST(CnthpCtlEl2Layout, FieldsMatchTheArmArm) {
   LAMINA_CNTV_CTL_EL0_FIELDS(LAMINA_TEST_CHECK_FIELD)
 }
 
+// CNTP_CTL_EL0 (D23.8 "CNTP_CTL_EL0") has the same fields and rule.
+TEST(CntpCtlEl0Layout, SameFieldsAndRuleAsTheVirtualTimer) {
+  expect_layout<CntpCtlEl0>({{"enable", 0, 0}, {"imask", 1, 1}, {"istatus", 2, 2}});
+  for (uint64_t raw = 0; raw < 8; ++raw)
+    EXPECT_EQ(CntpCtlEl0::from_raw(raw).interrupt_asserted(), raw == 0b101) << raw;
+}
+
 }  // namespace
 }  // namespace lamina::arch

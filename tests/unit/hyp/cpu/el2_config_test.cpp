@@ -54,11 +54,11 @@ TEST(El2Config, Mdcr) {
 TEST(El2Config, Cnthctl) {
   const CnthctlEl2 c = cnthctl_el2_value();
   EXPECT_TRUE(c.get(CnthctlEl2::el1pcten));
-  EXPECT_FALSE(c.get(CnthctlEl2::el1pcen)) << "EL1 physical timer traps";
+  EXPECT_TRUE(c.get(CnthctlEl2::el1pcen)) << "the guest owns the EL1 physical timer";
   EXPECT_TRUE(c.get(CnthctlEl2::evnten));
   EXPECT_EQ(c.get(CnthctlEl2::evnti), 15u);
   EXPECT_FALSE(c.get(CnthctlEl2::evntdir));
-  EXPECT_EQ(c.raw(), 0xf5u);
+  EXPECT_EQ(c.raw(), 0xf7u);
 }
 
 TEST(El2Config, TcrFor40And48BitVas) {

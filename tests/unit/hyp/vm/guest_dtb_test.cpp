@@ -586,7 +586,14 @@ OutBuffer patch_ok(const Dtb& user, const GuestDtbSpec& spec, size_t* size = nul
 
 TEST(GuestDtbPatchTest, ChangesOnlyMemoryChosenAndPsci) {
   const Dtb user = user_dtb();
-  const OutBuffer out = patch_ok(user, patch_spec());
+  // The VM owns the page of the user's custom device (unowned devices are
+  // removed: guest_dtb_passthrough_test.cpp).
+  PassthroughPlan owns_acme;
+  owns_acme.ranges[0] = mm::PhysRange{mm::PhysAddr(0x0a000000), 0x1000};
+  owns_acme.range_count = 1;
+  GuestDtbSpec spec = patch_spec();
+  spec.passthrough = &owns_acme;
+  const OutBuffer out = patch_ok(user, spec);
   const void* fdt = out.data();
   using Props = std::map<std::string, std::string>;
 

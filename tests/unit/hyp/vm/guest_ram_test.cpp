@@ -116,6 +116,35 @@ TEST(GuestRam, ReleaseReturnsEveryFrame) {
   EXPECT_TRUE(host.live == 0);
 }
 
+TEST(GuestRam, DirectMapPutsRamAtItsOwnPhysicalAddress) {
+  // Passthrough VMs: one run, IPA = PA, at the allocator's aligned choice;
+  // fault-in blocks then follow the run's alignment as usual.
+  FakeHost host;
+  host.free = {{0x4010'0000, 0x1'0000'0000}};
+  GuestRam ram;
+  ASSERT_TRUE(ram.allocate_direct(3 * kM2, kM2, host.source()).ok());
+  EXPECT_EQ(ram.base(), mm::IntermediatePhysAddr(0x4020'0000));  // first 2 MiB-aligned run
+  ASSERT_EQ(ram.segment_count(), 1u);
+  EXPECT_EQ(ram.segment(0).pa.value(), ram.segment(0).ipa.value());
+  auto b = ram.block_for(ram.base().offset(kM2 + 5));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b.value().size, kM2);
+  EXPECT_EQ(b.value().pa.value(), b.value().ipa.value());
+  EXPECT_EQ(host.live, 3 * kM2 / kK);
+  ram.release();
+  EXPECT_EQ(host.live, 0u);
+}
+
+TEST(GuestRam, DirectMapNeedsOneContiguousRun) {
+  FakeHost host;
+  host.free = {{0x4000'0000, 0x4020'0000}, {0x5000'0000, 0x5020'0000}};  // 2 x 2 MiB apart
+  GuestRam ram;
+  EXPECT_EQ(ram.allocate_direct(2 * kM2, kM2, host.source()).error(), mm::Error::kNoMemory);
+  EXPECT_EQ(host.live, 0u);
+  EXPECT_EQ(ram.allocate_direct(kM2 + 1, kM2, host.source()).error(), mm::Error::kMisaligned);
+  EXPECT_EQ(ram.allocate_direct(kM2, 3 * kK, host.source()).error(), mm::Error::kMisaligned);
+}
+
 TEST(GuestRam, ScrubZeroesEachPageOnce) {
   FakeHost host;
   host.free = {{0x8000'0000, 0x9000'0000}};

@@ -1,0 +1,335 @@
+// The passthrough part of the guest DT (declared in hyp/vm/guest_dtb.hpp):
+// host device nodes copied into a generated tree, and a user's tree pruned to
+// the devices its VM owns. Architecture-neutral, host-tested
+// (tests/unit/hyp/vm/guest_dtb_passthrough_test.cpp).
+#include <climits>
+#include <cstring>
+#include <libfdt.h>
+
+#include "hyp/platform/device_tree.hpp"
+#include "hyp/vm/guest_dtb.hpp"
+#include "hyp/vm/guest_dtb_error.hpp"
+
+namespace lamina::hyp {
+
+namespace {
+
+constexpr size_t kCellBytes = 4;
+constexpr uint32_t kGicInterruptCells = 3;
+// Phandles of copied nodes: above QEMU's (0x8000...) and lamina's own.
+constexpr uint32_t kFirstCopiedPhandle = 0x9000;
+// The largest property lamina rewrites (PCIe interrupt-map: 16 entries of
+// 10 cells with a GICv3 parent).
+constexpr size_t kMaxRewrittenCells = 256;
+
+// Properties a guest must not see: MSI controllers (no ITS, no GICv2m for
+// guests: docs/ARCHITECTURE.md) and IOMMUs (none for guests).
+constexpr const char* kDroppedProperties[] = {"msi-parent", "msi-map",   "msi-map-mask",
+                                              "iommus",     "iommu-map", "iommu-map-mask"};
+constexpr const char* kMsiControllerCompatibles[] = {"arm,gic-v3-its", "arm,gic-v2m-frame"};
+
+using guest_dtb_detail::error;
+
+GuestDtbError libfdt_error(int err, const char* what) {
+  return guest_dtb_detail::libfdt_error(err, what, GuestDtbErrorCode::kLibfdt);
+}
+
+bool is_dropped(const char* name) {
+  for (const char* d : kDroppedProperties)
+    if (strcmp(name, d) == 0) return true;
+  return false;
+}
+
+struct Cells {
+  uint32_t v[kMaxRewrittenCells];
+  size_t n = 0;
+  bool push(uint32_t c) {
+    if (n == kMaxRewrittenCells) return false;
+    v[n++] = cpu_to_fdt32(c);
+    return true;
+  }
+  [[nodiscard]] int bytes() const { return static_cast<int>(n * kCellBytes); }
+};
+
+// Host phandle -> guest phandle of the nodes copied so far.
+struct PhandleMap {
+  uint32_t host[kMaxPassthroughDevices + 1] = {};
+  uint32_t guest[kMaxPassthroughDevices + 1] = {};
+  size_t n = 0;
+  uint32_t next = kFirstCopiedPhandle;
+  [[nodiscard]] uint32_t find(uint32_t h) const {
+    for (size_t i = 0; i < n; ++i)
+      if (host[i] == h) return guest[i];
+    return 0;
+  }
+};
+
+struct Copier {
+  const void* host;
+  void* out;
+  uint32_t gic_phandle;
+  uint32_t gic_address_cells;
+  uint32_t clock_phandle;  // the guest's apb-pclk, 0 if it has none
+  PhandleMap phandles;
+};
+
+uint32_t cell_at(const void* data, size_t index) {
+  return dt::read_cell(static_cast<const uint8_t*>(data) + index * kCellBytes);
+}
+
+// `clocks` of a copied node: each specifier must be a host fixed clock with
+// no clock cells and QEMU's apb-pclk rate, which the guest's apb-pclk is.
+Result<Ok, GuestDtbError> rewrite_clocks(Copier& c, const void* data, int len, Cells* out) {
+  for (size_t i = 0; i < static_cast<size_t>(len) / kCellBytes; ++i) {
+    const int clock = fdt_node_offset_by_phandle(c.host, cell_at(data, i));
+    int plen = 0;
+    const void* cells = clock >= 0 ? fdt_getprop(c.host, clock, "#clock-cells", &plen) : nullptr;
+    const void* rate = clock >= 0 ? fdt_getprop(c.host, clock, "clock-frequency", &plen) : nullptr;
+    if (c.clock_phandle == 0 || clock < 0 || fdt_node_check_compatible(c.host, clock, "fixed-clock") != 0 ||
+        cells == nullptr || cell_at(cells, 0) != 0 || rate == nullptr || plen != kCellBytes ||
+        cell_at(rate, 0) != qemu_virt::kApbPclkHz) {
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, "clocks",
+                       "a passed-through device's clock is not the 24 MHz apb-pclk the guest has")};
+    }
+    (void)out->push(c.clock_phandle);
+  }
+  return Ok{};
+}
+
+// interrupt-map: child unit address and specifier kept, the parent phandle
+// becomes the guest GIC's, the parent unit address is re-sized to the guest
+// GIC's #address-cells (zeros), the 3-cell parent specifier kept (the SPI is
+// forwarded with its host INTID).
+Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void* data, int len, Cells* out) {
+  int plen = 0;
+  const void* p = fdt_getprop(c.host, node, "#address-cells", &plen);
+  const size_t child_addr = p != nullptr && plen == kCellBytes ? cell_at(p, 0) : 2;
+  p = fdt_getprop(c.host, node, "#interrupt-cells", &plen);
+  const size_t child_irq = p != nullptr && plen == kCellBytes ? cell_at(p, 0) : 1;
+  const size_t cells = static_cast<size_t>(len) / kCellBytes;
+  size_t at = 0;
+  while (at < cells) {
+    const size_t ph = at + child_addr + child_irq;
+    const int parent = ph < cells ? fdt_node_offset_by_phandle(c.host, cell_at(data, ph)) : -1;
+    if (parent < 0)
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry names no node")};
+    p = fdt_getprop(c.host, parent, "#address-cells", &plen);
+    const size_t parent_addr = p != nullptr && plen == kCellBytes ? cell_at(p, 0) : 0;
+    const size_t spec = ph + 1 + parent_addr;
+    if (spec + kGicInterruptCells > cells) {
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry is truncated")};
+    }
+    bool ok = true;
+    for (size_t i = at; i < ph; ++i) ok &= out->push(cell_at(data, i));
+    ok &= out->push(c.gic_phandle);
+    for (uint32_t i = 0; i < c.gic_address_cells; ++i) ok &= out->push(0);
+    for (size_t i = spec; i < spec + kGicInterruptCells; ++i) ok &= out->push(cell_at(data, i));
+    if (!ok)
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "too long for lamina to rewrite")};
+    at = spec + kGicInterruptCells;
+  }
+  return Ok{};
+}
+
+// gpios of a gpio-keys child: <controller phandle, #gpio-cells of it>...;
+// every controller must have been copied.
+Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Cells* out) {
+  const size_t cells = static_cast<size_t>(len) / kCellBytes;
+  size_t at = 0;
+  while (at < cells) {
+    const uint32_t host_ph = cell_at(data, at);
+    const uint32_t guest_ph = c.phandles.find(host_ph);
+    const int ctrl = fdt_node_offset_by_phandle(c.host, host_ph);
+    int plen = 0;
+    const void* gc = ctrl >= 0 ? fdt_getprop(c.host, ctrl, "#gpio-cells", &plen) : nullptr;
+    if (guest_ph == 0 || gc == nullptr || plen != kCellBytes) {
+      return Err{
+          error(GuestDtbErrorCode::kBadHostDtb, "gpios", "a GPIO of a copied gpio-keys node is not copied")};
+    }
+    (void)out->push(guest_ph);
+    const size_t n = cell_at(gc, 0);
+    for (size_t i = 1; i <= n && at + i < cells; ++i) (void)out->push(cell_at(data, at + i));
+    at += 1 + n;
+  }
+  return Ok{};
+}
+
+// Copies host node `node` (and its subnodes) under `parent` in the output.
+Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int parent, int depth) {
+  int name_len = 0;
+  const char* name = fdt_get_name(c.host, node, &name_len);
+  if (name == nullptr) return Err{libfdt_error(name_len, "host node")};
+  const int dst = fdt_add_subnode(c.out, parent, name);
+  if (dst < 0) return Err{libfdt_error(dst, name)};
+  int prop = 0;
+  fdt_for_each_property_offset(prop, c.host, node) {
+    int len = 0;
+    const char* pname = nullptr;
+    const void* data = fdt_getprop_by_offset(c.host, prop, &pname, &len);
+    if (data == nullptr || pname == nullptr) return Err{libfdt_error(len, name)};
+    if (is_dropped(pname)) continue;
+    Cells cells;
+    bool rewritten = true;
+    if (strcmp(pname, "interrupt-parent") == 0) {
+      (void)cells.push(c.gic_phandle);
+    } else if (strcmp(pname, "phandle") == 0 || strcmp(pname, "linux,phandle") == 0) {
+      uint32_t guest = c.phandles.find(cell_at(data, 0));
+      if (guest == 0) {
+        if (c.phandles.n == kMaxPassthroughDevices + 1) {
+          return Err{error(GuestDtbErrorCode::kBadHostDtb, name, "too many phandles to renumber")};
+        }
+        guest = c.phandles.next++;
+        c.phandles.host[c.phandles.n] = cell_at(data, 0);
+        c.phandles.guest[c.phandles.n++] = guest;
+      }
+      (void)cells.push(guest);
+    } else if (strcmp(pname, "clocks") == 0) {
+      TRY(rewrite_clocks(c, data, len, &cells));
+    } else if (strcmp(pname, "interrupt-map") == 0) {
+      TRY(rewrite_interrupt_map(c, node, data, len, &cells));
+    } else if (strcmp(pname, "gpios") == 0) {
+      TRY(rewrite_gpios(c, data, len, &cells));
+    } else {
+      rewritten = false;
+    }
+    // fdt_setprop may move the output's nodes: `dst` stays valid because
+    // only properties of `dst` itself are added in this loop.
+    const int err = rewritten ? fdt_setprop(c.out, dst, pname, cells.v, cells.bytes())
+                              : fdt_setprop(c.out, dst, pname, data, len);
+    if (err != 0) return Err{libfdt_error(err, name)};
+  }
+  if (depth > 0) {
+    int child = 0;
+    fdt_for_each_subnode(child, c.host, node) TRY(copy_node(c, child, dst, depth - 1));
+  }
+  return Ok{};
+}
+
+// A gpio-keys node whose every `gpios` names a copied controller.
+bool gpio_keys_wanted(const Copier& c, int keys) {
+  int child = 0;
+  bool any = false;
+  fdt_for_each_subnode(child, c.host, keys) {
+    int len = 0;
+    const void* gpios = fdt_getprop(c.host, child, "gpios", &len);
+    if (gpios == nullptr || len < static_cast<int>(kCellBytes)) continue;
+    if (c.phandles.find(cell_at(gpios, 0)) == 0) return false;
+    any = true;
+  }
+  return any;
+}
+
+}  // namespace
+
+Result<size_t, GuestDtbError> add_passthrough_nodes(const GuestDtbSpec& spec, void* fdt, size_t out_size) {
+  const PassthroughPlan* plan = spec.passthrough;
+  if (plan == nullptr || plan->empty()) return static_cast<size_t>(fdt_totalsize(fdt));
+  if (spec.gic.version == GicVersion::kNone || spec.host_fdt == nullptr) {
+    return Err{error(GuestDtbErrorCode::kBadSpec, "passthrough", "passed-through devices need a guest GIC")};
+  }
+  int err = fdt_open_into(fdt, fdt, out_size > INT_MAX ? INT_MAX : static_cast<int>(out_size));
+  if (err != 0) return Err{libfdt_error(err, "guest DTB")};
+
+  // The guest's GIC and apb-pclk, as build_guest_dtb wrote them.
+  const int root = 0;
+  int len = 0;
+  const void* ip = fdt_getprop(fdt, root, "interrupt-parent", &len);
+  if (ip == nullptr)
+    return Err{error(GuestDtbErrorCode::kLibfdt, "/", "the guest DT has no interrupt-parent")};
+  Copier c{spec.host_fdt, fdt, cell_at(ip, 0), 0, 0, {}};
+  const int gic = fdt_node_offset_by_phandle(fdt, c.gic_phandle);
+  if (gic < 0) return Err{libfdt_error(gic, "guest GIC")};
+  const void* ac = fdt_getprop(fdt, gic, "#address-cells", &len);
+  if (ac != nullptr && len == static_cast<int>(kCellBytes)) {
+    c.gic_address_cells = cell_at(ac, 0);
+  } else {
+    // Say it explicitly: interrupt-map entries carry the parent's unit
+    // address in this many cells (DT spec 2.4.3.1 "interrupt-map").
+    err = fdt_setprop_u32(fdt, gic, "#address-cells", 0);
+    if (err != 0) return Err{libfdt_error(err, "guest GIC")};
+  }
+  const int clock = fdt_node_offset_by_compatible(fdt, -1, "fixed-clock");
+  if (clock >= 0) c.clock_phandle = fdt_get_phandle(fdt, clock);
+
+  for (size_t i = 0; i < plan->node_count; ++i) TRY(copy_node(c, plan->nodes[i], root, 0));
+  int keys = -1;
+  while ((keys = fdt_node_offset_by_compatible(spec.host_fdt, keys, "gpio-keys")) >= 0) {
+    if (gpio_keys_wanted(c, keys)) TRY(copy_node(c, keys, root, 1));
+  }
+  err = fdt_pack(fdt);
+  if (err != 0) return Err{libfdt_error(err, "guest DTB")};
+  return static_cast<size_t>(fdt_totalsize(fdt));
+}
+
+namespace {
+
+// The first root child with `reg` that is a device the VM does not own, or
+// -FDT_ERR_NOTFOUND.
+int unowned_device(const GuestDtbSpec& spec, const void* fdt) {
+  int node = 0;
+  fdt_for_each_subnode(node, fdt, 0) {
+    int len = 0;
+    const void* reg = fdt_getprop(fdt, node, "reg", &len);
+    if (reg == nullptr || len < static_cast<int>(4 * kCellBytes)) continue;
+    const char* type = static_cast<const char*>(fdt_getprop(fdt, node, "device_type", nullptr));
+    if (type != nullptr && strcmp(type, "memory") == 0) continue;
+    if (fdt_getprop(fdt, node, "interrupt-controller", nullptr) != nullptr) continue;
+    // Root cells are 2/2 in every tree lamina patches (replace_memory
+    // refuses narrower ones for RAM; QEMU writes 2/2).
+    const uint64_t base = dt::read_cells(reg, 2);
+    const uint64_t size = dt::read_cells(static_cast<const uint8_t*>(reg) + 2 * kCellBytes, 2);
+    if (base == spec.uart.value()) continue;
+    if (spec.has_test_device && base == spec.test_device.value()) continue;
+    if (spec.passthrough != nullptr &&
+        spec.passthrough->owns_range(mm::PhysRange{mm::PhysAddr(base), size})) {
+      continue;
+    }
+    return node;
+  }
+  return -FDT_ERR_NOTFOUND;
+}
+
+}  // namespace
+
+Result<Ok, GuestDtbError> prune_user_devices(const GuestDtbSpec& spec, void* fdt) {
+  // Each deletion moves later nodes: search again from the start each time.
+  for (const char* compat : kMsiControllerCompatibles) {
+    for (int n; (n = fdt_node_offset_by_compatible(fdt, -1, compat)) >= 0;) {
+      const int err = fdt_del_node(fdt, n);
+      if (err != 0) return Err{libfdt_error(err, compat)};
+    }
+  }
+  for (const char* prop : kDroppedProperties) {
+    int n = -1;
+    while ((n = fdt_next_node(fdt, n, nullptr)) >= 0) {
+      const int err = fdt_delprop(fdt, n, prop);
+      if (err != 0 && err != -FDT_ERR_NOTFOUND) return Err{libfdt_error(err, prop)};
+    }
+  }
+  for (int n; (n = unowned_device(spec, fdt)) >= 0;) {
+    const int err = fdt_del_node(fdt, n);
+    if (err != 0) return Err{libfdt_error(err, "device node")};
+  }
+  // gpio-keys whose controller went away.
+  for (int keys = fdt_node_offset_by_compatible(fdt, -1, "gpio-keys"); keys >= 0;) {
+    bool dangling = false;
+    int child = 0;
+    fdt_for_each_subnode(child, fdt, keys) {
+      int len = 0;
+      const void* gpios = fdt_getprop(fdt, child, "gpios", &len);
+      if (gpios != nullptr && len >= static_cast<int>(kCellBytes) &&
+          fdt_node_offset_by_phandle(fdt, cell_at(gpios, 0)) < 0)
+        dangling = true;
+    }
+    if (dangling) {
+      const int err = fdt_del_node(fdt, keys);
+      if (err != 0) return Err{libfdt_error(err, "gpio-keys")};
+      keys = fdt_node_offset_by_compatible(fdt, -1, "gpio-keys");
+    } else {
+      keys = fdt_node_offset_by_compatible(fdt, keys, "gpio-keys");
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace lamina::hyp
