@@ -267,6 +267,16 @@ bool create_vm(Vm& vm, const VmDescription& d, const void* host_fdt,
   vm.hcr = guest_hcr_el2(vm.fwb).raw();
   vm.mdcr = guest_mdcr_el2(arch::read<arch::PmcrEl0>().get(arch::PmcrEl0::n)).raw();
   vm.vtcr = vtcr_el2_value(geometry.value(), features).raw();
+  // The walk the MMU will do for this VM, with the VTCR_EL2 fields that
+  // select it, so that a test can check both (DDI 0487 K.a D8.2.7, Table
+  // D8-16 "Stage 2 translation: 4KB granule, start level and concatenation").
+  {
+    const mm::Stage2Geometry& g = geometry.value();
+    const auto vtcr = arch::VtcrEl2::from_raw(vm.vtcr);
+    LOG_INFO("vm {}: stage 2: IPA {} bits, {} levels from level {}, {} root table{} (VTCR_EL2 T0SZ {} SL0 {})", d.name,
+             g.ipa_bits, g.levels, g.start_level, g.concatenated_tables, g.concatenated_tables == 1 ? "" : "s",
+             vtcr.get(arch::VtcrEl2::t0sz), vtcr.get(arch::VtcrEl2::sl0));
+  }
   auto vmid = g_vmids.alloc();
   if (!vmid.ok()) {
     LOG_ERROR("vm {}: no VMID left: {}", d.name, mm::error_name(vmid.error()));
