@@ -8,6 +8,13 @@
 // interrupt parents, compatible/status checks and node paths for messages.
 // Every failure is a DtError naming the node (and property) involved.
 //
+// open() also indexes the tree (node_index.hpp) into one of a few static
+// slots, so that parents, paths, phandles and compatible searches are
+// lookups instead of libfdt walks from the root; the answers are the same.
+// A DeviceTree whose slot was taken over by a later open(), or a tree too
+// big to index, falls back to libfdt's walks. Opening and querying are for
+// one CPU at a time (at EL2: the boot CPU, before the VMs run).
+//
 // Architecture-neutral: compiled for the EL2 image and for the host tests.
 // No heap, no exceptions; every loop is bounded by the blob (offsets only
 // move forward) or by an explicit depth limit.
@@ -70,6 +77,8 @@ struct CellCounts {
 };
 
 // One raw `reg` entry, in the parent bus's address space.
+class NodeIndex;
+
 struct RegEntry {
   uint64_t address = 0;
   uint64_t size = 0;
@@ -95,6 +104,14 @@ class DeviceTree {
 
   [[nodiscard]] const void* blob() const { return fdt_; }
   [[nodiscard]] uint64_t total_size() const { return total_size_; }
+
+  // Whether queries use the node index (false: libfdt walks; see above).
+  [[nodiscard]] bool indexed() const { return index() != nullptr; }
+
+  // The node after `node` in blob order (depth first), -1 for the first
+  // (the root); -FDT_ERR_NOTFOUND after the last. Like fdt_next_node
+  // without the depth.
+  [[nodiscard]] int next_node(int node) const;
 
   // The node at an absolute path (no aliases), or a negative libfdt error.
   [[nodiscard]] int find_path(const char* path) const;
@@ -166,7 +183,14 @@ class DeviceTree {
                               int libfdt_error = 0) const;
 
  private:
+  struct IndexSlot;
+
   DeviceTree(const void* fdt, uint64_t total_size) : fdt_(fdt), total_size_(total_size) {}
+
+  // The index of this blob, or nullptr if it is not (or no longer) indexed.
+  [[nodiscard]] const NodeIndex* index() const;
+  // The index entry of the node at `node`, or -1 (no index, not a node).
+  [[nodiscard]] int entry_of(int node) const;
 
   // Translates a bus address one level up, through `bus`'s ranges.
   [[nodiscard]] Result<uint64_t, DtError> translate_one(int bus, int bus_parent, uint64_t address,
@@ -174,6 +198,8 @@ class DeviceTree {
 
   const void* fdt_;
   uint64_t total_size_;
+  IndexSlot* slot_ = nullptr;  // where open() indexed the blob
+  uint64_t generation_ = 0;    // the slot's generation then
 };
 
 // Header and pointer checks only (the first half of DeviceTree::open).
