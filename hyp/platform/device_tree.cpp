@@ -399,6 +399,19 @@ Result<int, DtError> DeviceTree::resolve_path(const char* path, size_t len, cons
   return node;
 }
 
+int DeviceTree::next_of_device_type(int node, const char* type) const {
+  if (const NodeIndex* nodes = index()) {
+    const int e = node < 0 ? -1 : nodes->find(node);
+    if (node < 0 || e >= 0) {
+      for (auto i = static_cast<size_t>(e + 1); i < nodes->size(); ++i) {
+        if (nodes->device_type_is(i, type)) return nodes->entry(i).offset;
+      }
+      return -FDT_ERR_NOTFOUND;
+    }
+  }
+  return fdt_node_offset_by_prop_value(fdt_, node, "device_type", type, to_int(strlen(type) + 1));
+}
+
 int DeviceTree::first_enabled_compatible(const char* compat) const {
   if (const NodeIndex* nodes = index()) {
     for (size_t i = 0; i < nodes->size(); ++i) {

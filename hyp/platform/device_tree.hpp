@@ -122,6 +122,11 @@ class DeviceTree {
   // Errors: kMissingNode (node = what was looked for), kBadProperty.
   [[nodiscard]] Result<int, DtError> resolve_path(const char* path, size_t len, const char* property) const;
 
+  // The first node after `node` in blob order (-1: from the root) whose
+  // device_type is `type` (the string and its NUL, nothing more), or a
+  // negative libfdt error (-FDT_ERR_NOTFOUND).
+  [[nodiscard]] int next_of_device_type(int node, const char* type) const;
+
   // The first node compatible with `compat` whose status is okay, or a
   // negative libfdt error (-FDT_ERR_NOTFOUND).
   [[nodiscard]] int first_enabled_compatible(const char* compat) const;

@@ -20,8 +20,8 @@ bool status_okay(const char* text, size_t size) {
   return (len == 4 && strncmp(text, "okay", 4) == 0) || (len == 2 && strncmp(text, "ok", 2) == 0);
 }
 
-// What the index keeps of a node's properties, read in one pass over them.
-// fdt_getprop returns the first property of a name, so only first ones count.
+// What the index keeps of a node's properties. fdt_getprop returns the
+// first property of a name, so only first ones count.
 struct NodeProperties {
   const void* compatible = nullptr;
   int compatible_len = -1;
@@ -31,33 +31,47 @@ struct NodeProperties {
   int phandle_len = 0;
   const void* linux_phandle = nullptr;  // first "linux,phandle"
   int linux_phandle_len = 0;
-};
+  const void* device_type = nullptr;
+  int device_type_len = -1;
 
-bool read_properties(const void* fdt, int node, NodeProperties* out) {
-  int prop = 0;
-  fdt_for_each_property_offset(prop, fdt, node) {
-    const char* name = nullptr;
-    int len = 0;
-    const void* value = fdt_getprop_by_offset(fdt, prop, &name, &len);
-    if (value == nullptr || name == nullptr || len < 0) return false;
-    if (out->compatible == nullptr && strcmp(name, "compatible") == 0) {
-      out->compatible = value;
-      out->compatible_len = len;
-    } else if (out->status == nullptr && strcmp(name, "status") == 0) {
-      out->status = static_cast<const char*>(value);
-      out->status_len = len;
-    } else if (out->phandle == nullptr && strcmp(name, "phandle") == 0) {
-      out->phandle = value;
-      out->phandle_len = len;
-    } else if (out->linux_phandle == nullptr && strcmp(name, "linux,phandle") == 0) {
-      out->linux_phandle = value;
-      out->linux_phandle_len = len;
+  void note(const char* name, const void* value, int len) {
+    // Dispatch on the first letter: most properties are none of these.
+    switch (name[0]) {
+      case 'c':
+        if (compatible == nullptr && strcmp(name, "compatible") == 0) {
+          compatible = value;
+          compatible_len = len;
+        }
+        break;
+      case 'd':
+        if (device_type == nullptr && strcmp(name, "device_type") == 0) {
+          device_type = value;
+          device_type_len = len;
+        }
+        break;
+      case 's':
+        if (status == nullptr && strcmp(name, "status") == 0) {
+          status = static_cast<const char*>(value);
+          status_len = len;
+        }
+        break;
+      case 'p':
+        if (phandle == nullptr && strcmp(name, "phandle") == 0) {
+          phandle = value;
+          phandle_len = len;
+        }
+        break;
+      case 'l':
+        if (linux_phandle == nullptr && strcmp(name, "linux,phandle") == 0) {
+          linux_phandle = value;
+          linux_phandle_len = len;
+        }
+        break;
+      default:
+        break;
     }
   }
-  // The loop ends on -FDT_ERR_NOTFOUND after the last property; anything
-  // else is a structure error.
-  return prop == -FDT_ERR_NOTFOUND;
-}
+};
 
 // fdt_get_phandle: "phandle" if it is one cell, else "linux,phandle" if it
 // is one cell, else 0.
@@ -76,47 +90,86 @@ void NodeIndex::clear() {
   count_ = 0;
 }
 
+void NodeIndex::finish_node(size_t i, const void* properties) {
+  const auto& props = *static_cast<const NodeProperties*>(properties);
+  IndexedNode& n = nodes_[i];
+  n.phandle = phandle_of(props);
+  n.compatible = props.compatible == nullptr ? 0 : blob_offset(fdt_, props.compatible);
+  n.compatible_len = props.compatible == nullptr ? -1 : props.compatible_len;
+  n.device_type = props.device_type == nullptr ? 0 : blob_offset(fdt_, props.device_type);
+  n.device_type_len = props.device_type == nullptr ? -1 : props.device_type_len;
+  n.enabled = props.status == nullptr || status_okay(props.status, static_cast<size_t>(props.status_len));
+}
+
 bool NodeIndex::build(const void* fdt) {
   clear();
-  int stack[kMaxDepth + 1];  // entry index of the last node seen at each depth
-  int depth = 0;
+  fdt_ = fdt;
+  // One pass over the structure block's tokens with libfdt's tokenizer
+  // (fdt_next_tag checks every token against the block's bounds). A
+  // node's properties are the PROP tokens between its BEGIN_NODE and its
+  // first child or END_NODE, as libfdt's property iteration sees them.
+  int stack[kMaxDepth + 1];  // entry index of the open node at each depth
+  int depth = -1;
   size_t count = 0;
+  int open = -1;  // entry whose properties are being read, or -1
+  NodeProperties props;
   int offset = kRootNode;
-  for (; offset >= 0 && depth >= 0; offset = fdt_next_node(fdt, offset, &depth)) {
-    if (depth > kMaxDepth || count == kMaxIndexedNodes) return false;
-    int name_len = 0;
-    const char* name = fdt_get_name(fdt, offset, &name_len);
-    NodeProperties props;
-    if (name == nullptr || name_len < 0 || !read_properties(fdt, offset, &props)) return false;
-
-    IndexedNode& n = nodes_[count];
-    n.offset = offset;
-    // fdt_check_full guarantees depth grows by at most one per node, so
-    // the parent is the last node seen one level up.
-    n.parent = depth == 0 ? -1 : stack[depth - 1];
-    n.end = static_cast<int32_t>(count + 1);
-    n.phandle = phandle_of(props);
-    n.name = blob_offset(fdt, name);
-    n.name_len = static_cast<uint32_t>(name_len);
-    n.compatible = props.compatible == nullptr ? 0 : blob_offset(fdt, props.compatible);
-    n.compatible_len = props.compatible == nullptr ? -1 : props.compatible_len;
-    n.enabled = props.status == nullptr || status_okay(props.status, static_cast<size_t>(props.status_len));
-    stack[depth] = static_cast<int>(count);
-    ++count;
+  for (;;) {
+    int next = 0;
+    const uint32_t tag = fdt_next_tag(fdt, offset, &next);
+    if (tag == FDT_BEGIN_NODE || tag == FDT_END_NODE) {
+      if (open >= 0) finish_node(static_cast<size_t>(open), &props);
+      open = -1;
+    }
+    if (tag == FDT_BEGIN_NODE) {
+      if (++depth > kMaxDepth || count == kMaxIndexedNodes || next < 0) return fail();
+      // The name follows the tag; fdt_next_tag found its NUL before `next`.
+      const auto* name = static_cast<const char*>(fdt_offset_ptr(fdt, offset + FDT_TAGSIZE, 1));
+      if (name == nullptr) return fail();
+      IndexedNode& n = nodes_[count];
+      n.offset = offset;
+      // Depth grows by one per BEGIN_NODE: the parent is the node open one
+      // level up.
+      n.parent = depth == 0 ? -1 : stack[depth - 1];
+      n.end = static_cast<int32_t>(count + 1);
+      n.name = blob_offset(fdt, name);
+      n.name_len = static_cast<uint32_t>(strnlen(name, static_cast<size_t>(next - offset - FDT_TAGSIZE)));
+      stack[depth] = static_cast<int>(count);
+      open = static_cast<int>(count);
+      props = NodeProperties{};
+      ++count;
+    } else if (tag == FDT_PROP) {
+      if (open >= 0) {
+        const auto* prop =
+            static_cast<const struct fdt_property*>(fdt_offset_ptr(fdt, offset, sizeof(struct fdt_property)));
+        if (prop == nullptr) return fail();
+        int name_len = 0;
+        const char* name = fdt_get_string(fdt, static_cast<int>(fdt32_to_cpu(prop->nameoff)), &name_len);
+        if (name == nullptr || name_len < 0) return fail();
+        props.note(name, prop->data, static_cast<int>(fdt32_to_cpu(prop->len)));
+      }
+    } else if (tag == FDT_END_NODE) {
+      if (--depth < 0) break;  // the root closed
+    } else if (tag != FDT_NOP) {
+      return fail();  // FDT_END inside the root, or garbage
+    }
+    if (next < 0) return fail();
+    offset = next;
   }
-  // The walk ends when the root closes (depth -1) or at the end of the
-  // structure block (-FDT_ERR_NOTFOUND); other errors mean a corrupt tree.
-  if (offset < 0 && offset != -FDT_ERR_NOTFOUND) return false;
-  if (count == 0) return false;
+  if (count == 0) return fail();
   // Descendants follow their ancestors, so one backward pass extends every
   // parent's subtree over its children's.
   for (size_t i = count; i-- > 1;) {
     IndexedNode& up = nodes_[nodes_[i].parent];
     if (nodes_[i].end > up.end) up.end = nodes_[i].end;
   }
-  fdt_ = fdt;
   count_ = count;
   return true;
+}
+
+bool NodeIndex::fail() {
+  clear();
+  return false;
 }
 
 int NodeIndex::find(int offset) const {
@@ -180,6 +233,13 @@ bool NodeIndex::compatible(size_t i, const char* compat) const {
   if (n.compatible_len < 0) return false;
   const char* list = static_cast<const char*>(fdt_) + n.compatible;
   return fdt_stringlist_contains(list, n.compatible_len, compat) != 0;
+}
+
+bool NodeIndex::device_type_is(size_t i, const char* type) const {
+  const IndexedNode& n = nodes_[i];
+  const size_t len = strlen(type);
+  if (n.device_type_len < 0 || static_cast<size_t>(n.device_type_len) != len + 1) return false;
+  return memcmp(static_cast<const char*>(fdt_) + n.device_type, type, len + 1) == 0;
 }
 
 bool NodeIndex::path(size_t i, char* buf, size_t size) const {

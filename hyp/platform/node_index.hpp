@@ -7,7 +7,8 @@
 // per blob, lamina's boot spent about half its own instructions in those
 // walks. NodeIndex records, in one walk, what the questions need for every
 // node: its offset, its parent, the extent of its subtree, its name, its
-// phandle, its `compatible` and whether its `status` is okay. Lookups are
+// phandle, its `compatible` and `device_type`, and whether its `status` is
+// okay. Lookups are
 // then a binary search or a scan of this table; the answers are libfdt's
 // own (same offsets, same first match, same errors), which the unit tests
 // check node by node against libfdt.
@@ -31,15 +32,17 @@ inline constexpr size_t kMaxIndexedNodes = 512;
 // One node. No default member initializers: build() sets every field, and
 // a zero-initialized table stays in .bss instead of the image's .data.
 struct IndexedNode {
-  int32_t offset;          // the node's structure-block offset (libfdt's node offset)
-  int32_t parent;          // index of the parent's entry; -1 for the root
-  int32_t end;             // one past the index of the last entry in this node's subtree
-  uint32_t phandle;        // fdt_get_phandle's answer: 0 if none
-  uint32_t name;           // byte offset of the name (from the blob's start)
-  uint32_t name_len;       // without the NUL
-  uint32_t compatible;     // byte offset of the first `compatible` value
-  int32_t compatible_len;  // its size in bytes; -1 if the node has none
-  bool enabled;            // `status` absent, "okay" or "ok"
+  int32_t offset;           // the node's structure-block offset (libfdt's node offset)
+  int32_t parent;           // index of the parent's entry; -1 for the root
+  int32_t end;              // one past the index of the last entry in this node's subtree
+  uint32_t phandle;         // fdt_get_phandle's answer: 0 if none
+  uint32_t name;            // byte offset of the name (from the blob's start)
+  uint32_t name_len;        // without the NUL
+  uint32_t compatible;      // byte offset of the first `compatible` value
+  int32_t compatible_len;   // its size in bytes; -1 if the node has none
+  uint32_t device_type;     // byte offset of the first `device_type` value
+  int32_t device_type_len;  // its size in bytes; -1 if the node has none
+  bool enabled;             // `status` absent, "okay" or "ok"
 };
 
 class NodeIndex {
@@ -75,11 +78,21 @@ class NodeIndex {
   // (fdt_node_check_compatible(...) == 0).
   [[nodiscard]] bool compatible(size_t i, const char* compat) const;
 
+  // Whether the node at entry `i` has a `device_type` of exactly `type`
+  // (its bytes and a NUL, as fdt_node_offset_by_prop_value compares).
+  [[nodiscard]] bool device_type_is(size_t i, const char* type) const;
+
   // Writes the node's path like fdt_get_path ("/" for the root). Returns
   // false, with buf unspecified, if the path and its NUL do not fit.
   [[nodiscard]] bool path(size_t i, char* buf, size_t size) const;
 
  private:
+  // Fills entry i's phandle, compatible and status from its properties
+  // (a NodeProperties, private to the build).
+  void finish_node(size_t i, const void* properties);
+  // Empties the index; returns false (build's failure).
+  bool fail();
+
   // True if entry i's name matches path component [s, s + len).
   [[nodiscard]] bool name_matches(size_t i, const char* s, size_t len) const;
 

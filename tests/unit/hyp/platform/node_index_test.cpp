@@ -30,6 +30,9 @@ constexpr const char* kFixtures[] = {
     "guest_dtb/user.dtb",
 };
 
+// device_type values the fixtures use, a prefix of one and one nobody uses.
+constexpr const char* kDeviceTypes[] = {"memory", "cpu", "pci", "mem", "lamina,none"};
+
 Dtb load_fixture(const std::string& relative) {
   // Dtb::load reads from fixtures/dtb; the guest DTB fixture lives beside it.
   return Dtb::load("../" + relative);
@@ -134,6 +137,13 @@ void expect_libfdt_answers(const DeviceTree& tree, const std::string& what) {
     }
     EXPECT_FALSE(tree.is_compatible(node, "lamina,no-such-device"));
 
+    for (const char* type : kDeviceTypes) {
+      EXPECT_EQ(
+          tree.next_of_device_type(node, type),
+          fdt_node_offset_by_prop_value(fdt, node, "device_type", type, static_cast<int>(strlen(type) + 1)))
+          << type;
+    }
+
     const uint32_t phandle = fdt_get_phandle(fdt, node);
     if (phandle != 0) {
       // interrupt_parent() follows phandles: a node pointing at this one
@@ -142,6 +152,11 @@ void expect_libfdt_answers(const DeviceTree& tree, const std::string& what) {
     }
   }
   EXPECT_EQ(tree.next_node(previous), -FDT_ERR_NOTFOUND);
+  for (const char* type : kDeviceTypes) {
+    EXPECT_EQ(tree.next_of_device_type(-1, type),
+              fdt_node_offset_by_prop_value(fdt, -1, "device_type", type, static_cast<int>(strlen(type) + 1)))
+        << what << " " << type;
+  }
 
   all_compatibles.insert("lamina,no-such-device");
   for (const std::string& c : all_compatibles) {
@@ -223,6 +238,10 @@ TEST(NodeIndexTest, PropertyCornerCasesMatchLibfdt) {
   ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node("/empty-compatible"), "compatible", nullptr, 0), 0);
   ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node("/unterminated"), "compatible", "abc", 3), 0);
   ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node("/unterminated"), "status", "okay", 4), 0);
+  // device_type must be the string with its NUL and nothing more.
+  ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node("/unterminated"), "device_type", "memory", 6), 0);
+  ASSERT_EQ(fdt_setprop(dtb.data(), dtb.node("/both"), "device_type", "memory\0cpu", 11), 0);
+  ASSERT_EQ(fdt_setprop_string(dtb.data(), dtb.node("/ok"), "device_type", "memory"), 0);
 
   const auto tree = DeviceTree::open(dtb.data(), dtb.capacity());
   ASSERT_TRUE(tree.ok());
