@@ -59,8 +59,8 @@ bool same_bytes(const uint8_t* a, const uint8_t* b, size_t n) {
 }  // namespace
 
 // One index and the open() that built it: a DeviceTree uses the index only
-// while the slot's generation is the one it was opened with. No default
-// member initializers, so that the pool is zero-initialized (.bss).
+// while the slot's generation is the one it was opened with. Every member
+// starts as zero, so that the pool stays in .bss rather than the image.
 struct DeviceTree::IndexSlot {
   NodeIndex index;
   uint64_t generation;
@@ -501,12 +501,12 @@ Result<int, DtError> DeviceTree::parent(int node) const {
     }
     return nodes->entry(static_cast<size_t>(up)).offset;
   }
-  // Without an index: one walk from the root that remembers the last node seen at each depth:
-  // fdt_parent_offset walks the blob twice (once for the node's depth, once
-  // for the ancestor at depth - 1), and every reg translation and
-  // interrupt-parent lookup asks for parents. open() checked the structure,
-  // so depth grows by one at most per step: a node's parent is the last node
-  // seen one level up, already recorded when the node is reached.
+  // Without an index: one walk from the root that remembers the last node
+  // seen at each depth (fdt_parent_offset walks the blob twice: once for
+  // the node's depth, once for the ancestor at depth - 1). open() checked
+  // the structure, so depth grows by one at most per step: a node's parent
+  // is the last node seen one level up, already recorded when the node is
+  // reached.
   int ancestors[kMaxDepth + 1];
   int depth = 0;
   int up = -FDT_ERR_NOTFOUND;

@@ -9,11 +9,13 @@
 // Every failure is a DtError naming the node (and property) involved.
 //
 // open() also indexes the tree (node_index.hpp) into one of a few static
-// slots, so that parents, paths, phandles and compatible searches are
-// lookups instead of libfdt walks from the root; the answers are the same.
-// A DeviceTree whose slot was taken over by a later open(), or a tree too
-// big to index, falls back to libfdt's walks. Opening and querying are for
-// one CPU at a time (at EL2: the boot CPU, before the VMs run).
+// slots, so that parents, paths, phandles, compatible and device_type
+// searches are lookups instead of libfdt walks from the root; the answers
+// are the same. Opening the same unchanged blob again reuses its check and
+// index. A DeviceTree whose slot was taken over by a later open(), or a
+// tree too big to index, falls back to libfdt's walks. The blob must not
+// change while a DeviceTree on it is used. Opening and querying are for one
+// CPU at a time (at EL2: the boot CPU, before the VMs run).
 //
 // Architecture-neutral: compiled for the EL2 image and for the host tests.
 // No heap, no exceptions; every loop is bounded by the blob (offsets only
@@ -76,9 +78,9 @@ struct CellCounts {
   uint32_t size = 1;
 };
 
-// One raw `reg` entry, in the parent bus's address space.
 class NodeIndex;
 
+// One raw `reg` entry, in the parent bus's address space.
 struct RegEntry {
   uint64_t address = 0;
   uint64_t size = 0;
