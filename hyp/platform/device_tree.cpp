@@ -4,7 +4,100 @@
 #include <cstring>
 #include <libfdt.h>
 
+#include "hyp/platform/node_index.hpp"
+
 namespace lamina::hyp::dt {
+
+namespace {
+
+// What libfdt reads of a blob, remembered by its slot so that opening the
+// same unchanged blob again skips fdt_check_full and the index build
+// (lamina's boot opens the host DT four times: console, discovery, the VM
+// descriptions, the guest's timer). That is the header with the memory
+// reservation block (everything before the structure and strings blocks),
+// the structure block and the strings block; not the free space a blob may
+// carry for in-place edits (QEMU virt's DT as lamina-qemu passes it: 35 KiB
+// of which 8 KiB are blocks). A Raspberry Pi 4's blocks are 27 KiB.
+constexpr size_t kMaxRememberedBlob = 32 * 1024;
+
+struct BlobBlocks {
+  size_t prefix = 0;  // header + memory reservation block: [0, prefix)
+  size_t struct_offset = 0;
+  size_t struct_size = 0;
+  size_t strings_offset = 0;
+  size_t strings_size = 0;
+
+  [[nodiscard]] size_t total() const { return prefix + struct_size + strings_size; }
+};
+
+// The blocks of a blob that passed check_header, or false if its layout is
+// not the usual one (reservations first), which is then not remembered.
+bool blob_blocks(const void* fdt, BlobBlocks* out) {
+  out->struct_offset = fdt_off_dt_struct(fdt);
+  out->struct_size = fdt_size_dt_struct(fdt);
+  out->strings_offset = fdt_off_dt_strings(fdt);
+  out->strings_size = fdt_size_dt_strings(fdt);
+  out->prefix = out->struct_offset < out->strings_offset ? out->struct_offset : out->strings_offset;
+  return fdt_off_mem_rsvmap(fdt) < out->prefix && out->total() <= kMaxRememberedBlob;
+}
+
+// memcmp(a, b, n) == 0, eight bytes at a time (lamina's own memcmp at EL2
+// goes a byte at a time).
+bool same_bytes(const uint8_t* a, const uint8_t* b, size_t n) {
+  uint64_t diff = 0;
+  size_t i = 0;
+  for (; i + sizeof(uint64_t) <= n; i += sizeof(uint64_t)) {
+    uint64_t x;
+    uint64_t y;
+    memcpy(&x, a + i, sizeof(x));
+    memcpy(&y, b + i, sizeof(y));
+    diff |= x ^ y;
+  }
+  return diff == 0 && memcmp(a + i, b + i, n - i) == 0;
+}
+
+}  // namespace
+
+// One index and the open() that built it: a DeviceTree uses the index only
+// while the slot's generation is the one it was opened with. Every member
+// starts as zero, so that the pool stays in .bss rather than the image.
+struct DeviceTree::IndexSlot {
+  NodeIndex index;
+  uint64_t generation;
+  const void* blob;     // the blob checked and indexed
+  uint64_t total_size;  // its totalsize
+  BlobBlocks blocks;    // its blocks, copied into `bytes` one after the other
+  bool remembered;      // `bytes` holds them
+  uint8_t bytes[kMaxRememberedBlob];
+
+  // The blob at `fdt` is the one this slot checked and indexed, unchanged in
+  // everything libfdt reads.
+  [[nodiscard]] bool holds(const void* fdt, uint64_t total) const {
+    if (!remembered || blob != fdt || total_size != total || index.empty()) return false;
+    BlobBlocks now;
+    if (!blob_blocks(fdt, &now) || now.prefix != blocks.prefix || now.struct_offset != blocks.struct_offset ||
+        now.struct_size != blocks.struct_size || now.strings_offset != blocks.strings_offset ||
+        now.strings_size != blocks.strings_size) {
+      return false;
+    }
+    const auto* p = static_cast<const uint8_t*>(fdt);
+    return same_bytes(p, bytes, blocks.prefix) &&
+           same_bytes(p + blocks.struct_offset, bytes + blocks.prefix, blocks.struct_size) &&
+           same_bytes(p + blocks.strings_offset, bytes + blocks.prefix + blocks.struct_size,
+                      blocks.strings_size);
+  }
+
+  void remember(const void* fdt, uint64_t total) {
+    blob = fdt;
+    total_size = total;
+    remembered = blob_blocks(fdt, &blocks);
+    if (!remembered) return;
+    const auto* p = static_cast<const uint8_t*>(fdt);
+    memcpy(bytes, p, blocks.prefix);
+    memcpy(bytes + blocks.prefix, p + blocks.struct_offset, blocks.struct_size);
+    memcpy(bytes + blocks.prefix + blocks.struct_size, p + blocks.strings_offset, blocks.strings_size);
+  }
+};
 
 namespace {
 
@@ -178,10 +271,28 @@ bool last_reachable_path(const void* blob, char* out, size_t out_size) {
   return true;
 }
 
+// Index storage: a bounded static pool, as lamina has no heap at EL2. Two
+// slots let two trees be open at once (e.g. the host's and a guest's); a
+// third open() takes over the least recently built slot.
+constexpr size_t kIndexSlots = 2;
+
 }  // namespace
 
 Result<DeviceTree, DtError> DeviceTree::open(const void* blob, uint64_t max_size) {
+  static IndexSlot slots[kIndexSlots];
+  static uint64_t generation = 0;
+  static size_t next_slot = 0;
+
   const uint64_t total = TRY(check_header(blob, max_size));
+
+  for (IndexSlot& slot : slots) {
+    if (slot.holds(blob, total)) {
+      DeviceTree tree(blob, total);
+      tree.slot_ = &slot;
+      tree.generation_ = slot.generation;
+      return tree;
+    }
+  }
 
   // Walk the whole structure block (tokens, nesting, name and property
   // string bounds) once, so that a corrupted blob is reported here rather
@@ -189,7 +300,19 @@ Result<DeviceTree, DtError> DeviceTree::open(const void* blob, uint64_t max_size
   int err = fdt_check_full(blob, static_cast<size_t>(total));
   int depth = 0;
   if (err == 0 && fdt_next_node(blob, -1, &depth) != kRootNode) err = -FDT_ERR_BADSTRUCTURE;
-  if (err == 0) return DeviceTree(blob, total);
+  if (err == 0) {
+    DeviceTree tree(blob, total);
+    IndexSlot& slot = slots[next_slot];
+    next_slot = (next_slot + 1) % kIndexSlots;
+    slot.generation = ++generation;  // whoever used this slot before falls back to walking
+    slot.remembered = false;
+    if (slot.index.build(blob)) {
+      slot.remember(blob, total);
+      tree.slot_ = &slot;
+      tree.generation_ = slot.generation;
+    }
+    return tree;
+  }
 
   DtError e = make_error(DtErrorCode::kMalformed, "structure block", nullptr,
                          "the structure block is corrupt before the root node", err);
@@ -199,9 +322,31 @@ Result<DeviceTree, DtError> DeviceTree::open(const void* blob, uint64_t max_size
   return Err{e};
 }
 
+const NodeIndex* DeviceTree::index() const {
+  return slot_ != nullptr && slot_->generation == generation_ ? &slot_->index : nullptr;
+}
+
+int DeviceTree::entry_of(int node) const {
+  const NodeIndex* nodes = index();
+  return nodes == nullptr ? -1 : nodes->find(node);
+}
+
+int DeviceTree::next_node(int node) const {
+  if (const NodeIndex* nodes = index()) {
+    if (node < 0) return nodes->entry(0).offset;
+    const int e = nodes->find(node);
+    if (e >= 0) {
+      const auto next = static_cast<size_t>(e) + 1;
+      return next < nodes->size() ? nodes->entry(next).offset : -FDT_ERR_NOTFOUND;
+    }
+  }
+  return fdt_next_node(fdt_, node, nullptr);
+}
+
 int DeviceTree::find_path(const char* path) const {
   // Only absolute paths: libfdt resolves a leading alias recursively.
   if (path == nullptr || path[0] != '/') return -FDT_ERR_BADPATH;
+  if (const NodeIndex* nodes = index()) return nodes->path_offset(path, strlen(path));
   return fdt_path_offset(fdt_, path);
 }
 
@@ -243,7 +388,9 @@ Result<int, DtError> DeviceTree::resolve_path(const char* path, size_t len, cons
     full_len = size - 1 + rest;
   }
 
-  const int node = fdt_path_offset_namelen(fdt_, full, to_int(full_len));
+  const NodeIndex* nodes = index();
+  const int node = nodes != nullptr ? nodes->path_offset(full, full_len)
+                                    : fdt_path_offset_namelen(fdt_, full, to_int(full_len));
   if (node < 0) {
     DtError e = make_error(DtErrorCode::kMissingNode, "", property, "no node at this path", node);
     copy_string(e.node, sizeof(e.node), full, full_len);
@@ -252,7 +399,26 @@ Result<int, DtError> DeviceTree::resolve_path(const char* path, size_t len, cons
   return node;
 }
 
+int DeviceTree::next_of_device_type(int node, const char* type) const {
+  if (const NodeIndex* nodes = index()) {
+    const int e = node < 0 ? -1 : nodes->find(node);
+    if (node < 0 || e >= 0) {
+      for (auto i = static_cast<size_t>(e + 1); i < nodes->size(); ++i) {
+        if (nodes->device_type_is(i, type)) return nodes->entry(i).offset;
+      }
+      return -FDT_ERR_NOTFOUND;
+    }
+  }
+  return fdt_node_offset_by_prop_value(fdt_, node, "device_type", type, to_int(strlen(type) + 1));
+}
+
 int DeviceTree::first_enabled_compatible(const char* compat) const {
+  if (const NodeIndex* nodes = index()) {
+    for (size_t i = 0; i < nodes->size(); ++i) {
+      if (nodes->entry(i).enabled && nodes->compatible(i, compat)) return nodes->entry(i).offset;
+    }
+    return -FDT_ERR_NOTFOUND;
+  }
   for (int node = fdt_node_offset_by_compatible(fdt_, -1, compat); node >= 0;
        node = fdt_node_offset_by_compatible(fdt_, node, compat)) {
     if (is_enabled(node)) return node;
@@ -304,10 +470,14 @@ Result<uint32_t, DtError> DeviceTree::u32_or(int node, const char* name, uint32_
 }
 
 bool DeviceTree::is_compatible(int node, const char* compat) const {
+  const int e = entry_of(node);
+  if (e >= 0) return index()->compatible(static_cast<size_t>(e), compat);
   return fdt_node_check_compatible(fdt_, node, compat) == 0;
 }
 
 bool DeviceTree::is_enabled(int node) const {
+  const int e = entry_of(node);
+  if (e >= 0) return index()->entry(static_cast<size_t>(e)).enabled;
   Property p;
   if (!property(node, "status", &p)) return true;
   const auto* text = reinterpret_cast<const char*>(p.data);
@@ -323,12 +493,20 @@ bool DeviceTree::string_equals(int node, const char* name, const char* value) co
 }
 
 Result<int, DtError> DeviceTree::parent(int node) const {
-  // One walk from the root that remembers the last node seen at each depth:
-  // fdt_parent_offset walks the blob twice (once for the node's depth, once
-  // for the ancestor at depth - 1), and every reg translation and
-  // interrupt-parent lookup asks for parents. open() checked the structure,
-  // so depth grows by one at most per step: a node's parent is the last node
-  // seen one level up, already recorded when the node is reached.
+  if (const NodeIndex* nodes = index()) {
+    const int e = nodes->find(node);
+    const int up = e < 0 ? -1 : nodes->entry(static_cast<size_t>(e)).parent;
+    if (up < 0) {
+      return Err{error(DtErrorCode::kMalformed, node, nullptr, "the node has no parent", -FDT_ERR_NOTFOUND)};
+    }
+    return nodes->entry(static_cast<size_t>(up)).offset;
+  }
+  // Without an index: one walk from the root that remembers the last node
+  // seen at each depth (fdt_parent_offset walks the blob twice: once for
+  // the node's depth, once for the ancestor at depth - 1). open() checked
+  // the structure, so depth grows by one at most per step: a node's parent
+  // is the last node seen one level up, already recorded when the node is
+  // reached.
   int ancestors[kMaxDepth + 1];
   int depth = 0;
   int up = -FDT_ERR_NOTFOUND;
@@ -478,7 +656,9 @@ Result<int, DtError> DeviceTree::interrupt_parent(int node) const {
         return Err{
             error(DtErrorCode::kBadProperty, current, "interrupt-parent", "expected one phandle cell")};
       }
-      next = fdt_node_offset_by_phandle(fdt_, read_cell(link.data));
+      const NodeIndex* nodes = index();
+      const uint32_t phandle = read_cell(link.data);
+      next = nodes != nullptr ? nodes->phandle_offset(phandle) : fdt_node_offset_by_phandle(fdt_, phandle);
       if (next < 0) {
         return Err{error(DtErrorCode::kBadProperty, current, "interrupt-parent",
                          "the phandle matches no node", next)};
@@ -499,9 +679,14 @@ Result<int, DtError> DeviceTree::interrupt_parent(int node) const {
 
 void DeviceTree::path(int node, char* buf, size_t size) const {
   if (size == 0) return;
-  // Safe because open() validated the structure: fdt_get_path indexes
-  // before its buffer on unbalanced trees (see last_reachable_path).
-  if (fdt_get_path(fdt_, node, buf, to_int(size)) == 0) return;
+  const int e = entry_of(node);
+  if (e >= 0) {
+    if (index()->path(static_cast<size_t>(e), buf, size)) return;
+  } else if (fdt_get_path(fdt_, node, buf, to_int(size)) == 0) {
+    // Safe because open() validated the structure: fdt_get_path indexes
+    // before its buffer on unbalanced trees (see last_reachable_path).
+    return;
+  }
   // Too long (or unreachable): keep the leaf name, which is what a reader
   // needs to find the node.
   int name_len = 0;

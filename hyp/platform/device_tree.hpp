@@ -8,6 +8,15 @@
 // interrupt parents, compatible/status checks and node paths for messages.
 // Every failure is a DtError naming the node (and property) involved.
 //
+// open() also indexes the tree (node_index.hpp) into one of a few static
+// slots, so that parents, paths, phandles, compatible and device_type
+// searches are lookups instead of libfdt walks from the root; the answers
+// are the same. Opening the same unchanged blob again reuses its check and
+// index. A DeviceTree whose slot was taken over by a later open(), or a
+// tree too big to index, falls back to libfdt's walks. The blob must not
+// change while a DeviceTree on it is used. Opening and querying are for one
+// CPU at a time (at EL2: the boot CPU, before the VMs run).
+//
 // Architecture-neutral: compiled for the EL2 image and for the host tests.
 // No heap, no exceptions; every loop is bounded by the blob (offsets only
 // move forward) or by an explicit depth limit.
@@ -69,6 +78,8 @@ struct CellCounts {
   uint32_t size = 1;
 };
 
+class NodeIndex;
+
 // One raw `reg` entry, in the parent bus's address space.
 struct RegEntry {
   uint64_t address = 0;
@@ -96,6 +107,14 @@ class DeviceTree {
   [[nodiscard]] const void* blob() const { return fdt_; }
   [[nodiscard]] uint64_t total_size() const { return total_size_; }
 
+  // Whether queries use the node index (false: libfdt walks; see above).
+  [[nodiscard]] bool indexed() const { return index() != nullptr; }
+
+  // The node after `node` in blob order (depth first), -1 for the first
+  // (the root); -FDT_ERR_NOTFOUND after the last. Like fdt_next_node
+  // without the depth.
+  [[nodiscard]] int next_node(int node) const;
+
   // The node at an absolute path (no aliases), or a negative libfdt error.
   [[nodiscard]] int find_path(const char* path) const;
 
@@ -104,6 +123,11 @@ class DeviceTree {
   // an absolute path (libfdt would recurse on alias-to-alias chains).
   // Errors: kMissingNode (node = what was looked for), kBadProperty.
   [[nodiscard]] Result<int, DtError> resolve_path(const char* path, size_t len, const char* property) const;
+
+  // The first node after `node` in blob order (-1: from the root) whose
+  // device_type is `type` (the string and its NUL, nothing more), or a
+  // negative libfdt error (-FDT_ERR_NOTFOUND).
+  [[nodiscard]] int next_of_device_type(int node, const char* type) const;
 
   // The first node compatible with `compat` whose status is okay, or a
   // negative libfdt error (-FDT_ERR_NOTFOUND).
@@ -166,7 +190,14 @@ class DeviceTree {
                               int libfdt_error = 0) const;
 
  private:
+  struct IndexSlot;
+
   DeviceTree(const void* fdt, uint64_t total_size) : fdt_(fdt), total_size_(total_size) {}
+
+  // The index of this blob, or nullptr if it is not (or no longer) indexed.
+  [[nodiscard]] const NodeIndex* index() const;
+  // The index entry of the node at `node`, or -1 (no index, not a node).
+  [[nodiscard]] int entry_of(int node) const;
 
   // Translates a bus address one level up, through `bus`'s ranges.
   [[nodiscard]] Result<uint64_t, DtError> translate_one(int bus, int bus_parent, uint64_t address,
@@ -174,6 +205,8 @@ class DeviceTree {
 
   const void* fdt_;
   uint64_t total_size_;
+  IndexSlot* slot_ = nullptr;  // where open() indexed the blob
+  uint64_t generation_ = 0;    // the slot's generation then
 };
 
 // Header and pointer checks only (the first half of DeviceTree::open).

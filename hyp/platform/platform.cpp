@@ -60,11 +60,9 @@ void read_model(const DeviceTree& tree, Platform* out) {
 }
 
 Status<DtError> read_memory(const DeviceTree& tree, Platform* out) {
-  constexpr char kMemory[] = "memory";
   int first_memory = -1;
-  for (int node = fdt_node_offset_by_prop_value(tree.blob(), -1, "device_type", kMemory, sizeof(kMemory));
-       node >= 0;
-       node = fdt_node_offset_by_prop_value(tree.blob(), node, "device_type", kMemory, sizeof(kMemory))) {
+  for (int node = tree.next_of_device_type(-1, "memory"); node >= 0;
+       node = tree.next_of_device_type(node, "memory")) {
     if (!tree.is_enabled(node)) continue;
     if (first_memory < 0) first_memory = node;
     const dt::Reg reg = TRY(tree.reg(node));
