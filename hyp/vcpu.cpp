@@ -57,6 +57,7 @@ void Vcpu::load() {
   arch::write(arch::VtcrEl2::from_raw(vm.vtcr));
   arch::write(vm.stage2.vttbr());
   arch::write(arch::VmpidrEl2(kMpidrRes1 | mpidr_));
+  arch::write(arch::CntvoffEl2(vm.cntvoff));
 #define LAMINA_LOAD_EL1(name) asm volatile("msr " #name ", %0" ::"r"(el1.name));
   LAMINA_VCPU_EL1_REGS(LAMINA_LOAD_EL1)
 #undef LAMINA_LOAD_EL1

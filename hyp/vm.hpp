@@ -109,6 +109,12 @@ class Vm {
   uint64_t vtcr = 0;  // VTCR_EL2 while this VM runs
   uint64_t hcr = 0;   // HCR_EL2 while this VM runs
   uint64_t mdcr = 0;  // MDCR_EL2 while this VM runs
+  // CNTVOFF_EL2 while this VM runs: the physical count when its current
+  // boot began (creation, each SYSTEM_RESET), so its virtual counter starts
+  // near 0 then, as a machine's counter does at reset, and reads the same on
+  // every vCPU (DDI 0487 K.a D12.1.2: virtual count = physical count -
+  // CNTVOFF_EL2). The EL1 physical counter (allowed) is not offset.
+  uint64_t cntvoff = 0;
   unsigned ipa_bits = 0;
   bool fwb = false;
   IdRegisterPolicy id_policy;             // what its ID registers offer

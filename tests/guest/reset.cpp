@@ -7,6 +7,9 @@
 //   boot 2: vCPU 1 must be OFF; SYSTEM_RESET2(SYSTEM_WARM_RESET) over SMC
 //           if PSCI_FEATURES offers it, else SYSTEM_RESET over SMC;
 //   boot 3: the count must be 3; SYSTEM_OFF (the framework).
+// The virtual counter restarts with each boot (lamina takes CNTVOFF_EL2 as
+// the VM's boot begins): at entry CNTVCT_EL0 is below CNTPCT_EL0, and the
+// offset CNTPCT - CNTVCT grows from boot to boot.
 // DEN 0022 "SYSTEM_RESET", "SYSTEM_RESET2" (reset_type 0 = SYSTEM_WARM_RESET).
 #include "guest.hpp"
 
@@ -24,6 +27,7 @@ struct Record {
   uint64_t boots;
   uint64_t checks_run;
   uint64_t checks_failed;
+  uint64_t counter_offset;  // CNTPCT - CNTVCT at the previous boot's entry
 };
 
 // .data must come back as initialised, .bss as zero, on every boot.
@@ -64,7 +68,12 @@ int guest_main() {
     rec->boots = 0;
     rec->checks_run = 0;
     rec->checks_failed = 0;
+    rec->counter_offset = 0;
   }
+  isb();
+  const uint64_t virtual_count = GUEST_READ_SYSREG(cntvct_el0);
+  isb();
+  const uint64_t physical_count = GUEST_READ_SYSREG(cntpct_el0);
   const uint64_t boot = rec->boots + 1;
   rec->boots = boot;
   const unsigned run_before = static_cast<unsigned>(rec->checks_run);
@@ -75,6 +84,11 @@ int guest_main() {
   check_eq(name("reset.boot%lu.data-initialised", boot), g_data_word, 0x0da7a0da7a0da7a0ULL);
   check_eq(name("reset.boot%lu.bss-zero-at-entry", boot), boot_entry().bss_dirty, 0);
   check_eq(name("reset.boot%lu.entry-at-start", boot), boot_entry().mpidr & 0xff, 0);
+  const uint64_t offset = physical_count - virtual_count;
+  check(name("reset.boot%lu.virtual-counter-restarted", boot), virtual_count < physical_count && offset > rec->counter_offset,
+        "CNTVCT 0x%lx, CNTPCT 0x%lx, offset 0x%lx, the previous boot's 0x%lx", virtual_count, physical_count, offset,
+        rec->counter_offset);
+  rec->counter_offset = offset;
   g_data_word = 0xdeadULL;
   g_bss_word = boot;
   const unsigned ncpus = fdt_cpu_count(dt);

@@ -6,7 +6,9 @@
 // its own over both conduits, reports, and powers itself off with CPU_OFF;
 // the boot vCPU then sees AFFINITY_INFO OFF. Every secondary is started
 // twice: one at a time (alternating entry points and conduits), then all at
-// once.
+// once. Every vCPU sees one virtual counter: CNTPCT_EL0 - CNTVCT_EL0 (the
+// offset CNTVOFF_EL2 the hypervisor applies, DDI 0487 K.a D12.1.2) is the
+// same on each.
 #include "guest.hpp"
 
 extern const char kGuestName[] = "smp";
@@ -21,6 +23,8 @@ struct Report {
   volatile uint64_t psci_version_hvc;
   volatile uint64_t psci_version_smc;
   volatile uint64_t cpu_index;
+  volatile uint64_t offset_lo;  // CNTVOFF_EL2 lies in [offset_lo, offset_hi]
+  volatile uint64_t offset_hi;
 };
 Report g_report[GUEST_MAX_CPUS];
 
@@ -29,6 +33,19 @@ constexpr uint64_t kSctlrC = 1u << 2;
 
 uint64_t context_for(unsigned cpu, unsigned round) {
   return 0x5e00000000000000ULL | (uint64_t{round} << 32) | (0xc0de0000u + cpu);
+}
+
+// Brackets the counter offset CNTPCT - CNTVCT seen by this vCPU: with v1,
+// p, v2 read in that order (ISB between), p - v2 <= offset <= p - v1.
+void measure_offset(Report& r) {
+  isb();
+  const uint64_t v1 = GUEST_READ_SYSREG(cntvct_el0);
+  isb();
+  const uint64_t p = GUEST_READ_SYSREG(cntpct_el0);
+  isb();
+  const uint64_t v2 = GUEST_READ_SYSREG(cntvct_el0);
+  r.offset_lo = p - v2;
+  r.offset_hi = p - v1;
 }
 
 // Checks what vCPU `cpu` recorded at entry and reported.
@@ -68,6 +85,7 @@ void guest_secondary(unsigned cpu, uint64_t context, const EntryState&) {
   Report& r = g_report[cpu];
   r.context = context;
   r.cpu_index = cpu;
+  measure_offset(r);
   r.psci_version_hvc = static_cast<uint64_t>(psci_call(Conduit::kHvc, psci::kVersion));
   r.psci_version_smc = static_cast<uint64_t>(psci_call(Conduit::kSmc, psci::kVersion));
   dsb_sy();
@@ -133,6 +151,19 @@ int guest_main() {
     int64_t last = 0;
     check(name("smp.all.cpu%u.off-after-cpu-off", cpu), wait_off(Conduit::kHvc, cpu, &last),
           "AFFINITY_INFO still %ld 5 s after the report", last);
+  }
+
+  // One virtual counter for the whole VM: every bracket holds the boot
+  // vCPU's offset.
+  measure_offset(g_report[0]);
+  const uint64_t lo = g_report[0].offset_lo;
+  const uint64_t hi = g_report[0].offset_hi;
+  info("counter offset (CNTPCT - CNTVCT) in [%lu, %lu]", lo, hi);
+  for (unsigned cpu = 1; cpu < ncpus; ++cpu) {
+    if (g_report[cpu].arrived == 0) continue;
+    check(name("smp.cpu%u.same-counter-offset", cpu), g_report[cpu].offset_lo <= hi && lo <= g_report[cpu].offset_hi,
+          "offset in [%lu, %lu], the boot vCPU's in [%lu, %lu]", g_report[cpu].offset_lo, g_report[cpu].offset_hi, lo,
+          hi);
   }
   return 0;
 }
