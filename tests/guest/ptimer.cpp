@@ -14,6 +14,7 @@
 //  - armed with CNTP_TVAL_EL0 (a down-counter view of CVAL, D12.2.4 "The
 //    timer condition"), CVAL reads as CNTPCT + TVAL;
 //  - the virtual timer stays off throughout: no other interrupt arrives.
+#include "gicv3.hpp"
 #include "guest.hpp"
 
 extern const char kGuestName[] = "ptimer";
@@ -22,30 +23,13 @@ namespace {
 
 using namespace guest;
 
-// QEMU virt's GICv3 layout (hw/arm/virt.c), which lamina's guests get; one
-// vCPU, so its Redistributor is the first frame.
-constexpr uintptr_t kGicd = 0x08000000;
-constexpr uintptr_t kGicr = 0x080a0000;
-constexpr uintptr_t kSgiBase = 0x10000;
-// GICD/GICR registers (IHI 0069 "The GIC Distributor register map", "The
-// GIC Redistributor register map").
-constexpr uintptr_t kGicdCtlr = 0x0000;
-constexpr uint32_t kCtlrEnableGrp1 = 1u << 1;
-constexpr uint32_t kCtlrAre = 1u << 4;
-constexpr uintptr_t kGicrWaker = 0x0014;
-constexpr uint32_t kWakerProcessorSleep = 1u << 1;
-constexpr uint32_t kWakerChildrenAsleep = 1u << 2;
-constexpr uintptr_t kIgroupr0 = 0x0080;
-constexpr uintptr_t kIsenabler0 = 0x0100;
-constexpr uintptr_t kIspendr0 = 0x0200;
-constexpr uintptr_t kIsactiver0 = 0x0300;
-constexpr uintptr_t kIpriorityr = 0x0400;
+// QEMU virt's GICv3 (lib/gicv3.hpp); one vCPU, so its Redistributor is the
+// first frame.
+using namespace gicv3;
 
 constexpr uint32_t kPtimerIntid = 30;  // PPI 14
 constexpr uint8_t kPriority = 0x80;
 constexpr uint64_t kPmr = 0xf0;
-constexpr uint32_t kSpurious = 1023;
-constexpr uint64_t kSre = 0x7;  // ICC_SRE_EL1: SRE, DFB, DIB
 // CNTP_CTL_EL0: ENABLE [0], IMASK [1], ISTATUS [2].
 constexpr uint64_t kTimerEnable = 1u << 0;
 constexpr uint64_t kTimerIstatus = 1u << 2;
@@ -80,20 +64,7 @@ void irq_handler(Frame*) {
 
 bool enable_gic() {
   mmio_write32(kGicd + kGicdCtlr, kCtlrAre | kCtlrEnableGrp1);
-  GUEST_WRITE_SYSREG(S3_0_C12_C12_5, kSre);  // ICC_SRE_EL1
-  isb();
-  if ((GUEST_READ_SYSREG(S3_0_C12_C12_5) & 1) == 0) return false;
-  mmio_write32(kGicr + kGicrWaker, mmio_read32(kGicr + kGicrWaker) & ~kWakerProcessorSleep);
-  for (int i = 0; i < 1000 && (mmio_read32(kGicr + kGicrWaker) & kWakerChildrenAsleep) != 0; ++i) {
-  }
-  mmio_write32(kGicr + kSgiBase + kIgroupr0, 0xffffffff);
-  mmio_write8(kGicr + kSgiBase + kIpriorityr + kPtimerIntid, kPriority);
-  mmio_write32(kGicr + kSgiBase + kIsenabler0, 1u << kPtimerIntid);
-  GUEST_WRITE_SYSREG(S3_0_C4_C6_0, kPmr);  // ICC_PMR_EL1
-  GUEST_WRITE_SYSREG(S3_0_C12_C12_3, 0);   // ICC_BPR1_EL1
-  GUEST_WRITE_SYSREG(S3_0_C12_C12_7, 1);   // ICC_IGRPEN1_EL1
-  isb();
-  return true;
+  return enable_cpu(kGicr, 1u << kPtimerIntid, kPriority, kPmr);
 }
 
 void arm_cval(uint64_t cval) {

@@ -26,6 +26,7 @@
 //  - an SGI from vCPU 0 (ICC_SGI1R_EL1 / GICD_SGIR, TargetList bit 1)
 //    reaches vCPU 1, once, with ICC_IAR1_EL1 = the SGI's INTID (GICC_IAR:
 //    the INTID with CPUID 0, the sender).
+#include "gicv3.hpp"
 #include "guest.hpp"
 
 extern const char kGuestName[] = "vgic";
@@ -34,29 +35,11 @@ namespace {
 
 using namespace guest;
 
-// QEMU virt's GIC layout (hw/arm/virt.c), which lamina's guests get.
-constexpr uintptr_t kGicd = 0x08000000;
+// QEMU virt's GIC layout (hw/arm/virt.c), which lamina's guests get: the
+// GICv3 in lib/gicv3.hpp; a GICv2's CPU interface here.
+using namespace gicv3;
 constexpr uintptr_t kGicc = 0x08010000;  // GICv2
-constexpr uintptr_t kGicr = 0x080a0000;
-constexpr uintptr_t kGicrStride = 0x20000;  // RD_base + SGI_base
-constexpr uintptr_t kSgiBase = 0x10000;
 
-// GICD (IHI 0069 "The GIC Distributor register map").
-constexpr uintptr_t kGicdCtlr = 0x0000;
-constexpr uintptr_t kGicdTyper = 0x0004;
-constexpr uint32_t kCtlrEnableGrp1 = 1u << 1;  // DS == 1 layout: EnableGrp1
-constexpr uint32_t kCtlrAre = 1u << 4;
-// GICR RD_base / SGI_base (IHI 0069 "The GIC Redistributor register map").
-constexpr uintptr_t kGicrTyper = 0x0008;
-constexpr uintptr_t kGicrWaker = 0x0014;
-constexpr uint64_t kTyperLast = 1u << 4;
-constexpr uint32_t kWakerProcessorSleep = 1u << 1;
-constexpr uint32_t kWakerChildrenAsleep = 1u << 2;
-constexpr uintptr_t kIgroupr0 = 0x0080;
-constexpr uintptr_t kIsenabler0 = 0x0100;
-constexpr uintptr_t kIspendr0 = 0x0200;
-constexpr uintptr_t kIsactiver0 = 0x0300;
-constexpr uintptr_t kIpriorityr = 0x0400;
 // GICv2 (IHI 0048B 4.1.2 "Distributor register map", 4.1.3 "CPU interface
 // register map"): the SGI/PPI registers are the GICD's first words, banked
 // per CPU interface at the same offsets as in a GICv3 SGI_base frame.
@@ -75,12 +58,9 @@ constexpr uint32_t kVtimerIntid = 27;  // PPI 11
 constexpr uint32_t kSgiIntid = 1;
 constexpr uint8_t kPriority = 0x80;
 constexpr uint64_t kPmr = 0xf0;
-constexpr uint32_t kSpurious = 1023;
 
 // CNTV_CTL_EL0: ENABLE [0], IMASK [1], ISTATUS [2].
 constexpr uint64_t kTimerEnable = 1u << 0;
-// ICC_SRE_EL1: SRE [0], DFB [1], DIB [2].
-constexpr uint64_t kSre = 0x7;
 
 constexpr uint32_t kBurstFirst = 8;  // SGIs 8-15
 constexpr uint32_t kBurstCount = 8;
@@ -198,21 +178,7 @@ bool enable_cpu(uintptr_t rd, uint32_t enable) {
     enable_cpu_v2(enable);
     return true;
   }
-  GUEST_WRITE_SYSREG(S3_0_C12_C12_5, kSre);  // ICC_SRE_EL1
-  isb();
-  if ((GUEST_READ_SYSREG(S3_0_C12_C12_5) & 1) == 0) return false;
-  mmio_write32(rd + kGicrWaker, mmio_read32(rd + kGicrWaker) & ~kWakerProcessorSleep);
-  for (int i = 0; i < 1000 && (mmio_read32(rd + kGicrWaker) & kWakerChildrenAsleep) != 0; ++i) {
-  }
-  mmio_write32(rd + kSgiBase + kIgroupr0, 0xffffffff);
-  for (uint32_t intid = 0; intid < 32; ++intid)
-    if ((enable >> intid) & 1) mmio_write8(rd + kSgiBase + kIpriorityr + intid, kPriority);
-  mmio_write32(rd + kSgiBase + kIsenabler0, enable);
-  GUEST_WRITE_SYSREG(S3_0_C4_C6_0, kPmr);   // ICC_PMR_EL1
-  GUEST_WRITE_SYSREG(S3_0_C12_C12_3, 0);    // ICC_BPR1_EL1
-  GUEST_WRITE_SYSREG(S3_0_C12_C12_7, 1);    // ICC_IGRPEN1_EL1
-  isb();
-  return true;
+  return gicv3::enable_cpu(rd, enable, kPriority, kPmr);
 }
 
 void arm_timer(uint64_t cval) {
