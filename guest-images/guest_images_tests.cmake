@@ -79,6 +79,9 @@ function(lamina_linux_passthrough_test name)
 endfunction()
 
 lamina_linux_passthrough_test(gicv3.passthrough --gic 3)
+# The same on a GICv2 host: the SPIs through GICD_ITARGETSR, the guest's
+# HW-bit deactivation through the GICV frame from the other CPU.
+lamina_linux_passthrough_test(gicv2.passthrough --gic 2)
 
 # Two VMs, each with its own device: vm1 the PCIe host bridge, vm2 the RTC.
 # Each finds its own and never probes the other's (the guest DT has only the
