@@ -108,6 +108,21 @@ const char* conduit_name(PsciConduit c) {
   return "none";
 }
 
+// The vGIC forwards the EL1 timers' PPIs and lamina's GICv2 HW watch uses
+// the EL2 physical timer's, at the INTIDs Arm's BSA gives them (virtual 27,
+// non-secure physical 30, EL2 physical 26: QEMU virt, the Pi 4). A host DT
+// whose timer says otherwise gets no vGIC, with the reason.
+bool timer_ppis_as_expected(const TimerDesc& timer) {
+  if (!timer.present) return true;
+  if (timer.virt_intid == kVtimerPpi && timer.nonsecure_phys_intid == kPtimerPpi &&
+      timer.hyp_phys_intid == kHypTimerPpi)
+    return true;
+  LOG_WARN("timer: INTIDs virt {}, phys {}, hyp {} in the device tree; lamina's vGIC needs {}, {}, {}: VMs get no "
+           "virtual GIC",
+           timer.virt_intid, timer.nonsecure_phys_intid, timer.hyp_phys_intid, kVtimerPpi, kPtimerPpi, kHypTimerPpi);
+  return false;
+}
+
 void log_platform(const Platform& p) {
   if (p.model[0] != '\0') LOG_INFO("machine: {}", p.model);
   LOG_INFO("device tree: {}", p.dtb);
@@ -220,7 +235,7 @@ bool map_gic(const GicDesc& g) {
     LOG_ERROR("cannot map the GIC's registers: EL2 page-table pool exhausted");
     stop_boot(blob);
   }
-  if (init_gic_host(platform.gic, cpu.features.gic_sysreg)) {
+  if (timer_ppis_as_expected(platform.timer) && init_gic_host(platform.gic, cpu.features.gic_sysreg)) {
     (void)init_gic_cpu(arch::read<arch::MpidrEl1>().raw());
     LOG_INFO("GIC: {} set up at EL2; VMs get a virtual {}", gic_name(platform.gic.version),
              gic_name(platform.gic.version));

@@ -201,3 +201,10 @@ add_test(NAME qemu.vm.too-many-vcpus
          COMMAND sh -c "\"$0\" --image \"$3\" --guest-kernel \"$2\" --vcpus 2 --cpus 2 --dumpdtb \"$1/vcpus.dtb\" && fdtput -t i \"$1/vcpus.dtb\" /chosen/vm1 cpus 3 && addr=$(fdtget -t x \"$1/vcpus.dtb\" /chosen/vm1/$(fdtget -l \"$1/vcpus.dtb\" /chosen/vm1 | head -1) reg | awk '{print $2}') && exec \"$0\" --image \"$3\" --cpus 2 --dtb \"$1/vcpus.dtb\" --load \"$2@0x$addr\" --name vm.too-many-vcpus --timeout 60 --log \"$1/logs/vm.too-many-vcpus.log\" --expect 'error: the VMs ask for 3 vCPUs but only 2 CPUs are online' --expect 'lamina cannot continue: powering off' --expect-exit 0 --reject 'crash report'"
                  "${LAMINA_QEMU}" "${CMAKE_CURRENT_BINARY_DIR}" "${GUEST_BOOT}" "${LAMINA_IMAGE}")
 set_tests_properties(qemu.vm.too-many-vcpus PROPERTIES LABELS qemu TIMEOUT 120)
+# A host DT whose timer gives the virtual timer another PPI (12 instead of
+# 11, INTID 28): the vGIC forwards INTID 27, so VMs get none, and lamina says
+# why (hyp/main.cpp timer_ppis_as_expected).
+add_test(NAME qemu.timer-unexpected-intids
+         COMMAND sh -c "\"$0\" --image \"$2\" --dumpdtb \"$1/timer.dtb\" >/dev/null && fdtput -t x \"$1/timer.dtb\" /timer interrupts $(fdtget -t x \"$1/timer.dtb\" /timer interrupts | awk '{$8 = \"c\"; print}') && exec \"$0\" --image \"$2\" --dtb \"$1/timer.dtb\" --name timer-unexpected-intids --timeout 60 --log \"$1/logs/timer-unexpected-intids.log\" --expect 'timer: INTIDs virt 28, phys 30, hyp 26 in the device tree; lamina.s vGIC needs 27, 30, 26: VMs get no virtual GIC' --expect 'no guest configured: powering off' --expect-exit 0 --reject 'set up at EL2' --reject 'crash report'"
+                 "${LAMINA_QEMU}" "${CMAKE_CURRENT_BINARY_DIR}" "${LAMINA_IMAGE}")
+set_tests_properties(qemu.timer-unexpected-intids PROPERTIES LABELS qemu TIMEOUT 120)
