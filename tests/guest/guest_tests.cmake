@@ -104,6 +104,7 @@ lamina_guest_test(vgic.gicv2.1vcpu vgic.elf --vcpus 1 --gic 2 ${GUEST_PASS} --ex
 # --- The EL1 physical timer is the guest's (CNTHCTL_EL2.EL1PCEN), PPI 30 ----
 lamina_guest_test(ptimer ptimer.elf --gic 3 ${GUEST_PASS})
 lamina_guest_test(ptimer.icount ptimer.elf --gic 3 --icount ${GUEST_PASS})
+lamina_guest_test(ptimer.gicv2 ptimer.elf --gic 2 ${GUEST_PASS} --expect "GUEST-INFO GICv2")
 
 # --- SYSTEM_RESET / SYSTEM_RESET2 restart the VM; SYSTEM_OFF ends it -------
 # (--expect-in-order applies to every --expect: the boots come first.)

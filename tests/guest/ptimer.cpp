@@ -3,18 +3,18 @@
 // implemented"). The guest reads CNTPCT_EL0 and programs CNTP_CVAL_EL0 /
 // CNTP_TVAL_EL0 / CNTP_CTL_EL0 without an UNDEFINED exception, and the
 // timer's interrupt (PPI 14, INTID 30 on QEMU virt), forwarded by lamina with
-// the HW bit, reaches it through the virtual GICv3:
+// the HW bit, reaches it through the virtual GIC (v3 or v2, as the DT says):
 //  - a WFI with PSTATE.I masked wakes when the timer condition is met, and
 //    the interrupt is taken at the IRQ vector once PSTATE.I is cleared,
 //    exactly once per arming, never before CNTP_CVAL (read against
-//    CNTPCT_EL0), ICC_IAR1_EL1 = 30; afterwards it is neither pending nor
+//    CNTPCT_EL0), ICC_IAR1_EL1 / GICC_IAR = 30; afterwards it is neither pending nor
 //    active; re-armed, it fires again (the guest's EOI deactivated the
 //    physical PPI through the HW bit);
 //  - the same while running with IRQs unmasked;
 //  - armed with CNTP_TVAL_EL0 (a down-counter view of CVAL, D12.2.4 "The
 //    timer condition"), CVAL reads as CNTPCT + TVAL;
 //  - the virtual timer stays off throughout: no other interrupt arrives.
-#include "gicv3.hpp"
+#include "gic.hpp"
 #include "guest.hpp"
 
 extern const char kGuestName[] = "ptimer";
@@ -23,9 +23,9 @@ namespace {
 
 using namespace guest;
 
-// QEMU virt's GICv3 (lib/gicv3.hpp); one vCPU, so its Redistributor is the
-// first frame.
-using namespace gicv3;
+// QEMU virt's GIC, v3 or v2 (lib/gic.hpp); one vCPU, so its Redistributor
+// is the first frame.
+using namespace gic;
 
 constexpr uint32_t kPtimerIntid = 30;  // PPI 14
 constexpr uint8_t kPriority = 0x80;
@@ -34,6 +34,7 @@ constexpr uint64_t kPmr = 0xf0;
 constexpr uint64_t kTimerEnable = 1u << 0;
 constexpr uint64_t kTimerIstatus = 1u << 2;
 
+Version g_gic = Version::kNone;
 volatile uint32_t g_timer_irqs;
 volatile uint32_t g_other_irqs;
 volatile uint32_t g_last_intid;
@@ -45,8 +46,8 @@ uint64_t physical_counter() {
 }
 
 void irq_handler(Frame*) {
-  const uint64_t iar = GUEST_READ_SYSREG(S3_0_C12_C12_0);  // ICC_IAR1_EL1
-  const auto intid = static_cast<uint32_t>(iar & 0xffffff);
+  const uint64_t iar = acknowledge(g_gic);
+  const uint32_t intid = intid_of(g_gic, iar);
   if (intid == kSpurious) return;
   g_last_intid = intid;
   if (intid == kPtimerIntid) {
@@ -58,13 +59,12 @@ void irq_handler(Frame*) {
   } else {
     g_other_irqs = g_other_irqs + 1;
   }
-  GUEST_WRITE_SYSREG(S3_0_C12_C12_1, iar);  // ICC_EOIR1_EL1 (EOImode 0: also deactivates)
-  isb();
+  end_of_interrupt(g_gic, iar);
 }
 
 bool enable_gic() {
-  mmio_write32(kGicd + kGicdCtlr, kCtlrAre | kCtlrEnableGrp1);
-  return enable_cpu(kGicr, 1u << kPtimerIntid, kPriority, kPmr);
+  enable_distributor(g_gic);
+  return enable_cpu(g_gic, kGicr, 1u << kPtimerIntid, kPriority, kPmr);
 }
 
 void arm_cval(uint64_t cval) {
@@ -78,10 +78,9 @@ void unmask_irqs() { asm volatile("msr daifclr, #2\n\tisb" ::: "memory"); }
 void mask_irqs() { asm volatile("msr daifset, #2\n\tisb" ::: "memory"); }
 
 void check_idle(const char* tag) {
-  check_eq(name("ptimer.%s.not-pending", tag),
-           mmio_read32(kGicr + kSgiBase + kIspendr0) & (1u << kPtimerIntid), 0);
-  check_eq(name("ptimer.%s.not-active", tag),
-           mmio_read32(kGicr + kSgiBase + kIsactiver0) & (1u << kPtimerIntid), 0);
+  const uintptr_t frame = private_frame(g_gic, kGicr);
+  check_eq(name("ptimer.%s.not-pending", tag), mmio_read32(frame + kIspendr0) & (1u << kPtimerIntid), 0);
+  check_eq(name("ptimer.%s.not-active", tag), mmio_read32(frame + kIsactiver0) & (1u << kPtimerIntid), 0);
 }
 
 void check_taken(const char* tag, uint32_t before, uint64_t cval) {
@@ -113,7 +112,9 @@ int guest_main() {
   GUEST_WRITE_SYSREG(cntp_ctl_el0, 0);
   isb();
 
-  check("ptimer.gic", enable_gic(), "ICC_SRE_EL1.SRE reads 0");
+  g_gic = detect();
+  info("GIC%s", g_gic == Version::kV2 ? "v2" : "v3");
+  check("ptimer.gic", g_gic != Version::kNone && enable_gic(), "no GIC in the DT, or ICC_SRE_EL1.SRE reads 0");
 
   // 1. WFI with PSTATE.I masked, three armings.
   for (unsigned round = 0; round < 3; ++round) {

@@ -26,7 +26,7 @@
 //  - an SGI from vCPU 0 (ICC_SGI1R_EL1 / GICD_SGIR, TargetList bit 1)
 //    reaches vCPU 1, once, with ICC_IAR1_EL1 = the SGI's INTID (GICC_IAR:
 //    the INTID with CPUID 0, the sender).
-#include "gicv3.hpp"
+#include "gic.hpp"
 #include "guest.hpp"
 
 extern const char kGuestName[] = "vgic";
@@ -35,24 +35,8 @@ namespace {
 
 using namespace guest;
 
-// QEMU virt's GIC layout (hw/arm/virt.c), which lamina's guests get: the
-// GICv3 in lib/gicv3.hpp; a GICv2's CPU interface here.
-using namespace gicv3;
-constexpr uintptr_t kGicc = 0x08010000;  // GICv2
-
-// GICv2 (IHI 0048B 4.1.2 "Distributor register map", 4.1.3 "CPU interface
-// register map"): the SGI/PPI registers are the GICD's first words, banked
-// per CPU interface at the same offsets as in a GICv3 SGI_base frame.
-constexpr uintptr_t kGicdItargetsr0 = 0x0800;
-constexpr uintptr_t kGicdSgir = 0x0f00;
-constexpr uint32_t kSgirTargetListShift = 16;
-constexpr uint32_t kSgirFilterSelf = 0b10u << 24;
-constexpr uint32_t kCtlrV2Enable = 1u << 0;  // GICD_CTLR / GICC_CTLR EnableGrp0
-constexpr uintptr_t kGiccCtlr = 0x0000;
-constexpr uintptr_t kGiccPmr = 0x0004;
-constexpr uintptr_t kGiccBpr = 0x0008;
-constexpr uintptr_t kGiccIar = 0x000c;
-constexpr uintptr_t kGiccEoir = 0x0010;
+// QEMU virt's GIC layout, GICv3 or GICv2 (lib/gic.hpp).
+using namespace gic;
 
 constexpr uint32_t kVtimerIntid = 27;  // PPI 11
 constexpr uint32_t kSgiIntid = 1;
@@ -82,22 +66,9 @@ volatile uint32_t g_cpu1_ready;
 volatile uint32_t g_cpu1_done;
 volatile uintptr_t g_cpu1_rd;
 volatile uint32_t g_cpu1_targets;  // GICv2: GICD_ITARGETSR0 as vCPU 1 reads it
-bool g_v2;                         // the DT describes a GICv2
+Version g_gic = Version::kNone;     // what the DT describes
+bool g_v2;                         // ... a GICv2
 
-// The CPU interface, whichever the guest has.
-uint64_t acknowledge() {
-  if (g_v2) return mmio_read32(kGicc + kGiccIar);
-  return GUEST_READ_SYSREG(S3_0_C12_C12_0);  // ICC_IAR1_EL1
-}
-void end_of_interrupt(uint64_t iar) {
-  if (g_v2) {
-    mmio_write32(kGicc + kGiccEoir, static_cast<uint32_t>(iar));
-  } else {
-    GUEST_WRITE_SYSREG(S3_0_C12_C12_1, iar);  // ICC_EOIR1_EL1 (EOImode 0: also deactivates)
-  }
-  isb();
-}
-uint32_t intid_of(uint64_t iar) { return static_cast<uint32_t>(g_v2 ? bits(iar, 9, 0) : bits(iar, 23, 0)); }
 
 // An SGI to the vCPUs in `targets` (bit n = vCPU n, Aff0 n / CPU interface n).
 void send_sgi(uint32_t intid, uint32_t targets) {
@@ -112,8 +83,8 @@ void send_sgi(uint32_t intid, uint32_t targets) {
 
 void irq_handler(Frame*) {
   CpuIrqs& me = g_irqs[cpu_index()];
-  const uint64_t iar = acknowledge();
-  const uint32_t intid = intid_of(iar);
+  const uint64_t iar = acknowledge(g_gic);
+  const uint32_t intid = intid_of(g_gic, iar);
   if (intid == kSpurious) return;
   me.last_source = static_cast<uint32_t>(bits(iar, 12, 10));
   me.count = me.count + 1;
@@ -135,7 +106,7 @@ void irq_handler(Frame*) {
   } else {
     me.other_count = me.other_count + 1;
   }
-  end_of_interrupt(iar);
+  end_of_interrupt(g_gic, iar);
 }
 
 uint64_t affinity_of(uint64_t mpidr) {
@@ -153,33 +124,8 @@ uintptr_t find_redistributor() {
   }
 }
 
-// The frame holding this CPU's SGI/PPI registers: its Redistributor's
-// SGI_base (GICv3), the Distributor's banked words (GICv2). 0: none found.
-uintptr_t private_frame(uintptr_t rd) {
-  if (g_v2) return kGicd;
-  return rd == 0 ? 0 : rd + kSgiBase;
-}
-
-// GICv2: this CPU interface, with `enable` (INTIDs 0-31) enabled at
-// kPriority in Group 0 (where they reset, signalled as IRQ).
-void enable_cpu_v2(uint32_t enable) {
-  for (uint32_t intid = 0; intid < 32; ++intid)
-    if ((enable >> intid) & 1) mmio_write8(kGicd + kIpriorityr + intid, kPriority);
-  mmio_write32(kGicd + kIsenabler0, enable);
-  mmio_write32(kGicc + kGiccPmr, static_cast<uint32_t>(kPmr));
-  mmio_write32(kGicc + kGiccBpr, 0);
-  mmio_write32(kGicc + kGiccCtlr, kCtlrV2Enable);
-}
-
-// The CPU interface and this CPU's Redistributor, with `enable` (a mask of
-// INTIDs 0-31) enabled in Group 1 at kPriority.
-bool enable_cpu(uintptr_t rd, uint32_t enable) {
-  if (g_v2) {
-    enable_cpu_v2(enable);
-    return true;
-  }
-  return gicv3::enable_cpu(rd, enable, kPriority, kPmr);
-}
+// This CPU's interface with `enable` (a mask of INTIDs 0-31) at kPriority.
+bool enable_cpu(uintptr_t rd, uint32_t enable) { return gic::enable_cpu(g_gic, rd, enable, kPriority, kPmr); }
 
 void arm_timer(uint64_t cval) {
   GUEST_WRITE_SYSREG(cntv_ctl_el0, 0);
@@ -227,8 +173,9 @@ void guest_secondary(unsigned cpu, uint64_t, const EntryState&) {
 
 int guest_main() {
   set_irq_handler(irq_handler);
-  const bool v3 = fdt_has_compatible(dtb(), "arm,gic-v3");
-  g_v2 = !v3 && fdt_has_compatible(dtb(), "arm,cortex-a15-gic");
+  g_gic = detect();
+  const bool v3 = g_gic == Version::kV3;
+  g_v2 = g_gic == Version::kV2;
   check("vgic.dt-has-a-gic", v3 || g_v2, "no arm,gic-v3 or arm,cortex-a15-gic node");
   if (!v3 && !g_v2) return 0;
   info("GIC%s", g_v2 ? "v2" : "v3");
@@ -240,7 +187,7 @@ int guest_main() {
     mmio_write32(kGicd + kGicdCtlr, kCtlrV2Enable);
     check_eq("vgic.gicd-ctlr", mmio_read32(kGicd + kGicdCtlr) & kCtlrV2Enable, kCtlrV2Enable);
     info("GICD_TYPER 0x%x", mmio_read32(kGicd + kGicdTyper));
-    enable_cpu_v2(1u << kVtimerIntid);
+    (void)enable_cpu(0, 1u << kVtimerIntid);
     check_eq("vgic.gicc-ctlr", mmio_read32(kGicc + kGiccCtlr) & kCtlrV2Enable, kCtlrV2Enable);
     check_eq("vgic.gicc-pmr", mmio_read32(kGicc + kGiccPmr), kPmr);
   } else {
@@ -255,7 +202,7 @@ int guest_main() {
     check("vgic.cpu-interface.sre", enable_cpu(rd, 1u << kVtimerIntid), "ICC_SRE_EL1.SRE reads 0");
     check_eq("vgic.waker.awake", mmio_read32(rd + kGicrWaker) & (kWakerProcessorSleep | kWakerChildrenAsleep), 0);
   }
-  const uintptr_t frame = private_frame(rd);
+  const uintptr_t frame = private_frame(g_gic, rd);
   check_eq("vgic.ppi27.enabled", mmio_read32(frame + kIsenabler0) & (1u << kVtimerIntid), 1u << kVtimerIntid);
 
   // 1. WFI with PSTATE.I masked wakes for the pending timer interrupt,
