@@ -158,7 +158,9 @@ void guest_secondary(unsigned cpu, uint64_t, const EntryState&) {
   g_cpu1_ready = 1;
   sev();
   unmask_irqs();
-  const uint64_t deadline = counter() + us_to_ticks(2000000);
+  // Generous deadlines: on a loaded host QEMU may leave a vCPU's thread
+  // unscheduled for seconds of real (counter) time.
+  const uint64_t deadline = counter() + us_to_ticks(8000000);
   while (g_irqs[1].sgi_count == 0 && counter() < deadline) wfi();
   mask_irqs();
   // Anything else that arrives within a moment counts too (a duplicate).
@@ -282,7 +284,7 @@ int guest_main() {
   if (fdt_cpu_count(dtb()) >= 2) {
     const int64_t on = psci_call(Conduit::kHvc, psci::kCpuOn64, target_cpu(1), secondary_entry_address(), 0);
     check_eq("vgic.sgi.cpu-on", static_cast<uint64_t>(on), static_cast<uint64_t>(psci::kSuccess));
-    wait_until([] { return g_cpu1_ready != 0; }, 2000000);
+    wait_until([] { return g_cpu1_ready != 0; }, 8000000);
     check_eq("vgic.sgi.cpu1-ready", g_cpu1_ready, 1);
     if (g_v2) {
       // GICD_ITARGETSR0-7 read as the reader's own interface bit.
@@ -292,7 +294,7 @@ int guest_main() {
       check_eq("vgic.redistributor.cpu1", g_cpu1_rd, kGicr + kGicrStride);
     }
     send_sgi(kSgiIntid, 1u << 1);
-    wait_until([] { return g_cpu1_done != 0; }, 4000000);
+    wait_until([] { return g_cpu1_done != 0; }, 12000000);
     check_eq("vgic.sgi.cpu1-done", g_cpu1_done, 1);
     check_eq("vgic.sgi.received-once", g_irqs[1].sgi_count, 1);
     check_eq("vgic.sgi.intid", g_irqs[1].last_intid, kSgiIntid);
