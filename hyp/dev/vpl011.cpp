@@ -44,8 +44,16 @@ void VirtualPl011::reset() {
   dmacr_ = Pl011Dmacr();
 }
 
+// (A width is a power of two: offset & (width_bytes - 1) is the
+// misalignment.)
 MmioResult VirtualPl011::read(uint64_t offset, unsigned width_bytes, uint64_t* value) {
-  if (!is_mmio_width(width_bytes) || offset % width_bytes != 0 || offset >= pl011::kRegsSize)
+  // A whole register (what drivers do, UARTFR and UARTDR for every
+  // character): no lanes to pick.
+  if (width_bytes == kRegisterBytes && (offset & (kRegisterBytes - 1)) == 0 && offset < pl011::kRegsSize) {
+    *value = read_register(offset);
+    return MmioResult::kOk;
+  }
+  if (!is_mmio_width(width_bytes) || (offset & (width_bytes - 1)) != 0 || offset >= pl011::kRegsSize)
     return MmioResult::kExternalAbort;
   if (width_bytes == 8) {
     const uint64_t low = read_register(offset);
@@ -59,7 +67,11 @@ MmioResult VirtualPl011::read(uint64_t offset, unsigned width_bytes, uint64_t* v
 }
 
 MmioResult VirtualPl011::write(uint64_t offset, unsigned width_bytes, uint64_t value) {
-  if (!is_mmio_width(width_bytes) || offset % width_bytes != 0 || offset >= pl011::kRegsSize)
+  if (width_bytes == kRegisterBytes && (offset & (kRegisterBytes - 1)) == 0 && offset < pl011::kRegsSize) {
+    write_register(offset, static_cast<uint32_t>(value), true);
+    return MmioResult::kOk;
+  }
+  if (!is_mmio_width(width_bytes) || (offset & (width_bytes - 1)) != 0 || offset >= pl011::kRegsSize)
     return MmioResult::kExternalAbort;
   value &= mmio_width_mask(width_bytes);
   if (width_bytes == 8) {
@@ -106,8 +118,11 @@ bool VirtualPl011::receive(uint8_t byte) {
   return true;
 }
 
-void VirtualPl011::poll_if_empty() {
-  if (rx_count_ == 0) receive_from_backend();
+void VirtualPl011::take_from_backend() {
+  uint8_t byte = 0;
+  while (rx_count_ < fifo_depth() && poll_(context_, &byte)) {
+    if (!receive(byte)) break;
+  }
 }
 
 uint32_t VirtualPl011::pop_rx() {
