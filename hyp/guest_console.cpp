@@ -167,6 +167,9 @@ void start_guest_console_input(const UartDesc& uart) {
     g_rx_irq = true;
     g_rx_intid = uart.intid;
     g_rx_edge = uart.edge;
+    // Input reaches a VM only through its queue now: its vPL011 asks
+    // guest_console_receive only when the queue holds something.
+    for (size_t i = 0; i < vm_count(); ++i) vm_table()[i].uart.set_receive_hint(&g_input[i].count);
     ConsoleGuard guard;
     route_input_to(vm_table()[g_focus]);
     console::set_receive_interrupts(true);
@@ -220,20 +223,18 @@ void guest_console_flush(Vm& vm) {
   write_line(vm, line);
 }
 
-bool guest_console_receive(void* context, uint8_t* byte) {
-  Vm& vm = *static_cast<Vm*>(context);
+namespace {
+
+// guest_console_receive past its quick answers (console lock): drains the
+// UART when `poll` (polled input), then takes a byte from the queue.
+// Out of line, so that the common "nothing" costs no frame.
+[[gnu::noinline]] bool receive_locked(Vm& vm, uint8_t* byte, bool poll) {
   InputQueue& queue = g_input[vm.index];
-  if (queue.count.load(std::memory_order_relaxed) == 0) {
-    if (g_rx_irq) return false;
-    // Polled: only for the VM with the input, rate-limited.
-    const uint64_t now = arch::read<arch::CntpctEl0>().value();
-    if (now - vm.uart_last_poll < vm.uart_poll_interval) return false;
-    vm.uart_last_poll = now;
-    ConsoleGuard guard;
+  ConsoleGuard guard;
+  if (poll) {
     if (g_focus != vm.index) return false;
     drain_uart_locked();
   }
-  ConsoleGuard guard;
   if (queue.count.load(std::memory_order_relaxed) == 0) return false;
   *byte = queue.pop();
   vm.uart_last_poll = 0;  // more may follow at once (a paste)
@@ -242,6 +243,19 @@ bool guest_console_receive(void* context, uint8_t* byte) {
     g_rx_masked = false;
   }
   return true;
+}
+
+}  // namespace
+
+bool guest_console_receive(void* context, uint8_t* byte) {
+  Vm& vm = *static_cast<Vm*>(context);
+  if (g_input[vm.index].count.load(std::memory_order_relaxed) != 0) return receive_locked(vm, byte, false);
+  if (g_rx_irq) return false;
+  // Polled: only for the VM with the input, rate-limited.
+  const uint64_t now = arch::read<arch::CntpctEl0>().value();
+  if (now - vm.uart_last_poll < vm.uart_poll_interval) return false;
+  vm.uart_last_poll = now;
+  return receive_locked(vm, byte, true);
 }
 
 bool guest_console_irq(Vcpu& vcpu, uint32_t intid) {

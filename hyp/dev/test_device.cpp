@@ -6,9 +6,9 @@ namespace {
 
 constexpr uint64_t kRegisterBytes = 8;
 
-// Naturally aligned, of an MMIO width, inside the window.
+// Naturally aligned, of an MMIO width (a power of two), inside the window.
 constexpr bool accepted(uint64_t offset, unsigned width_bytes) {
-  return is_mmio_width(width_bytes) && offset % width_bytes == 0 && offset < TestDevice::kSize;
+  return is_mmio_width(width_bytes) && (offset & (width_bytes - 1)) == 0 && offset < TestDevice::kSize;
 }
 
 }  // namespace

@@ -27,6 +27,12 @@ constexpr uint32_t kFbrdMask = 0x3f;    // BAUD DIVFRAC [5:0]
 
 constexpr uint64_t kRegisterBytes = 4;
 
+// The start of a register inside the window: an access of 1, 2 or 4 bytes
+// there is naturally aligned and covers bits [7:0] (the low lane).
+constexpr bool register_start(uint64_t offset) {
+  return (offset & (kRegisterBytes - 1)) == 0 && offset < pl011::kRegsSize;
+}
+
 }  // namespace
 
 void VirtualPl011::reset() {
@@ -44,8 +50,23 @@ void VirtualPl011::reset() {
   dmacr_ = Pl011Dmacr();
 }
 
+// (A width is a power of two: offset & (width_bytes - 1) is the
+// misalignment.)
 MmioResult VirtualPl011::read(uint64_t offset, unsigned width_bytes, uint64_t* value) {
-  if (!is_mmio_width(width_bytes) || offset % width_bytes != 0 || offset >= pl011::kRegsSize)
+  // The low lane of a register, 8, 16 or 32 bits wide: what drivers do
+  // for UARTFR and UARTDR around every character (Linux's amba-pl011 and
+  // its earlycon use 16- and 8-bit accesses): no lane shifts.
+  if (register_start(offset)) {
+    if (width_bytes == kRegisterBytes) {
+      *value = read_register(offset);
+      return MmioResult::kOk;
+    }
+    if (width_bytes == 2 || width_bytes == 1) {
+      *value = read_register(offset) & mmio_width_mask(width_bytes);
+      return MmioResult::kOk;
+    }
+  }
+  if (!is_mmio_width(width_bytes) || (offset & (width_bytes - 1)) != 0 || offset >= pl011::kRegsSize)
     return MmioResult::kExternalAbort;
   if (width_bytes == 8) {
     const uint64_t low = read_register(offset);
@@ -59,7 +80,17 @@ MmioResult VirtualPl011::read(uint64_t offset, unsigned width_bytes, uint64_t* v
 }
 
 MmioResult VirtualPl011::write(uint64_t offset, unsigned width_bytes, uint64_t value) {
-  if (!is_mmio_width(width_bytes) || offset % width_bytes != 0 || offset >= pl011::kRegsSize)
+  if (register_start(offset)) {
+    if (width_bytes == kRegisterBytes) {
+      write_register(offset, static_cast<uint32_t>(value), true);
+      return MmioResult::kOk;
+    }
+    if (width_bytes == 2 || width_bytes == 1) {
+      write_register(offset, static_cast<uint32_t>(value & mmio_width_mask(width_bytes)), true);
+      return MmioResult::kOk;
+    }
+  }
+  if (!is_mmio_width(width_bytes) || (offset & (width_bytes - 1)) != 0 || offset >= pl011::kRegsSize)
     return MmioResult::kExternalAbort;
   value &= mmio_width_mask(width_bytes);
   if (width_bytes == 8) {
@@ -106,8 +137,11 @@ bool VirtualPl011::receive(uint8_t byte) {
   return true;
 }
 
-void VirtualPl011::poll_if_empty() {
-  if (rx_count_ == 0) receive_from_backend();
+void VirtualPl011::take_from_backend() {
+  uint8_t byte = 0;
+  while (rx_count_ < fifo_depth() && poll_(context_, &byte)) {
+    if (!receive(byte)) break;
+  }
 }
 
 uint32_t VirtualPl011::pop_rx() {

@@ -47,10 +47,19 @@ enum class MmioDecodeError : uint8_t {
 // MmioAccess. Errors: kNoSyndrome when !iss.isv(), kStage1TableWalk when
 // iss.s1ptw(). Pure. (Inline, like the two below: every emulated access
 // runs them.)
+[[nodiscard]] inline MmioAccess mmio_access_from_syndrome(const arch::DataAbort& iss, mm::IntermediatePhysAddr ipa);
+
 [[nodiscard]] inline Result<MmioAccess, MmioDecodeError> decode_mmio_access(const arch::DataAbort& iss,
                                                                             mm::IntermediatePhysAddr ipa) {
   if (!iss.isv()) return Err{MmioDecodeError::kNoSyndrome};
   if (iss.s1ptw()) return Err{MmioDecodeError::kStage1TableWalk};
+  return mmio_access_from_syndrome(iss, ipa);
+}
+
+// decode_mmio_access without the checks, for a caller that has made them
+// (ISV set, S1PTW clear): no Result for the compiler to see through on an
+// exit path. Pure.
+[[nodiscard]] inline MmioAccess mmio_access_from_syndrome(const arch::DataAbort& iss, mm::IntermediatePhysAddr ipa) {
   MmioAccess access;
   access.ipa = ipa;
   access.width_bytes = iss.access_bytes();

@@ -22,16 +22,37 @@ Err(E) -> Err<E>;
 
 template <typename T, typename E>
 class [[nodiscard]] Result {
- public:
-  constexpr Result(T value) : ok_(true) { new (&storage_.value) T(std::move(value)); }
-  constexpr Result(Err<E> err) : ok_(false) { new (&storage_.error) E(std::move(err.error)); }
+  // When T and E are trivially copyable, so is Result (its copy constructor
+  // and destructor are the defaulted, trivial ones): the AAPCS64 then
+  // passes and returns a Result of up to 16 bytes in registers, and an
+  // inlined one stays in registers instead of a stack slot that every
+  // exit path would otherwise store and reload.
+  static constexpr bool kTrivial = std::is_trivially_copy_constructible_v<T> &&
+                                   std::is_trivially_copy_constructible_v<E> &&
+                                   std::is_trivially_destructible_v<T> && std::is_trivially_destructible_v<E>;
 
-  constexpr Result(const Result& other) : ok_(other.ok_) {
+ public:
+  // The member is initialized in place, not by placement new: the
+  // compiler then keeps a local Result in registers.
+  constexpr Result(T value) : storage_(kValue, std::move(value)), ok_(true) {}
+  constexpr Result(Err<E> err) : storage_(kError, std::move(err.error)), ok_(false) {}
+
+  constexpr Result(const Result&)
+    requires kTrivial
+  = default;
+  constexpr Result(const Result& other)
+    requires(!kTrivial)
+      : ok_(other.ok_) {
     if (ok_) new (&storage_.value) T(other.storage_.value);
     else new (&storage_.error) E(other.storage_.error);
   }
   Result& operator=(const Result&) = delete;
-  constexpr ~Result() {
+  constexpr ~Result()
+    requires kTrivial
+  = default;
+  constexpr ~Result()
+    requires(!kTrivial)
+  {
     if (ok_) storage_.value.~T();
     else storage_.error.~E();
   }
@@ -50,9 +71,18 @@ class [[nodiscard]] Result {
   [[nodiscard]] constexpr T value_or(T fallback) const { return ok_ ? storage_.value : fallback; }
 
  private:
+  static constexpr std::in_place_index_t<0> kValue{};
+  static constexpr std::in_place_index_t<1> kError{};
   union Storage {
     constexpr Storage() {}
-    constexpr ~Storage() {}
+    constexpr Storage(std::in_place_index_t<0>, T&& v) : value(std::move(v)) {}
+    constexpr Storage(std::in_place_index_t<1>, E&& e) : error(std::move(e)) {}
+    constexpr ~Storage()
+      requires kTrivial
+    = default;
+    constexpr ~Storage()
+      requires(!kTrivial)
+    {}
     T value;
     E error;
   } storage_;

@@ -187,5 +187,31 @@ TEST_F(ResultTest, NonTrivialErrorTypeIsDestroyed) {
 
 static_assert(!std::is_copy_assignable_v<Result<int, TestError>>, "assignment is deleted");
 
+// Trivially copyable parts make a trivially copyable Result (so that the
+// calling convention passes it in registers); a part with its own copy or
+// destructor keeps Result's own, which copy and destroy the live member.
+struct TwoWords {
+  uint64_t a;
+  uint64_t b;
+};
+static_assert(std::is_trivially_copyable_v<Result<uint64_t, TestError>>);
+static_assert(std::is_trivially_copyable_v<Result<TwoWords, TestError>>);
+static_assert(std::is_trivially_destructible_v<Result<Ok, TestError>>);
+static_assert(!std::is_trivially_copyable_v<Result<Tracked, TestError>>);
+static_assert(!std::is_trivially_copyable_v<Result<int, Tracked>>);
+static_assert(!std::is_trivially_destructible_v<Result<std::string, TestError>>);
+
+TEST_F(ResultTest, TriviallyCopyableCopiesKeepTheActiveMember) {
+  const Result<TwoWords, TestError> v = TwoWords{1, 2};
+  const Result<TwoWords, TestError> v_copy = v;
+  ASSERT_TRUE(v_copy.ok());
+  EXPECT_EQ(v_copy.value().a, 1u);
+  EXPECT_EQ(v_copy.value().b, 2u);
+  const Result<TwoWords, TestError> e = Err{TestError::kSecond};
+  const Result<TwoWords, TestError> e_copy = e;
+  ASSERT_FALSE(e_copy.ok());
+  EXPECT_EQ(e_copy.error(), TestError::kSecond);
+}
+
 }  // namespace
 }  // namespace lamina
