@@ -104,6 +104,9 @@ class Vm {
   // the boot vCPU's start. At creation and after a reset.
   [[nodiscard]] bool load_payload();
 
+  // First: the HVC/SMC lanes reach it from the VM's address with one ADD
+  // (a 12-bit immediate).
+  PsciServer psci;
   VmDescription desc{};
   uint32_t index = 0;
   GuestRam ram;
@@ -122,7 +125,6 @@ class Vm {
   IdRegisterPolicy id_policy;             // what its ID registers offer
   uint64_t id_registers[kIdRegisterCrms * 8] = {};  // their sanitized values
   GuestPstateFeatures pstate_features;    // ... and so what exception entry does
-  PsciServer psci;
   SpinLock lock;       // PSCI, lifecycle, fault-in
   SpinLock mmio_lock;  // the device models (not thread-safe themselves)
   Vcpu vcpus[kPsciMaxVcpus];
