@@ -71,6 +71,7 @@ struct Copier {
   uint32_t gic_address_cells;
   uint32_t clock_phandle;  // the guest's apb-pclk, 0 if it has none
   PhandleMap phandles;
+  HostPhandles host_nodes{host};  // the host's phandles, looked up once each
 };
 
 uint32_t cell_at(const void* data, size_t index) {
@@ -81,7 +82,7 @@ uint32_t cell_at(const void* data, size_t index) {
 // no clock cells and QEMU's apb-pclk rate, which the guest's apb-pclk is.
 Result<Ok, GuestDtbError> rewrite_clocks(Copier& c, const void* data, int len, Cells* out) {
   for (size_t i = 0; i < static_cast<size_t>(len) / kCellBytes; ++i) {
-    const int clock = fdt_node_offset_by_phandle(c.host, cell_at(data, i));
+    const int clock = c.host_nodes.node(cell_at(data, i));
     int plen = 0;
     const void* cells = clock >= 0 ? fdt_getprop(c.host, clock, "#clock-cells", &plen) : nullptr;
     const void* rate = clock >= 0 ? fdt_getprop(c.host, clock, "clock-frequency", &plen) : nullptr;
@@ -110,7 +111,7 @@ Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void*
   size_t at = 0;
   while (at < cells) {
     const size_t ph = at + child_addr + child_irq;
-    const int parent = ph < cells ? fdt_node_offset_by_phandle(c.host, cell_at(data, ph)) : -1;
+    const int parent = ph < cells ? c.host_nodes.node(cell_at(data, ph)) : -1;
     if (parent < 0)
       return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry names no node")};
     p = fdt_getprop(c.host, parent, "#address-cells", &plen);
@@ -139,7 +140,7 @@ Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Ce
   while (at < cells) {
     const uint32_t host_ph = cell_at(data, at);
     const uint32_t guest_ph = c.phandles.find(host_ph);
-    const int ctrl = fdt_node_offset_by_phandle(c.host, host_ph);
+    const int ctrl = c.host_nodes.node(host_ph);
     int plen = 0;
     const void* gc = ctrl >= 0 ? fdt_getprop(c.host, ctrl, "#gpio-cells", &plen) : nullptr;
     if (guest_ph == 0 || gc == nullptr || plen != kCellBytes) {

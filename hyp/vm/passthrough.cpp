@@ -41,6 +41,8 @@ struct Context {
   char vm_path[kMaxDtPath];
   const char* device = nullptr;  // the path being read
   PassthroughPlan* plan;
+  HostPhandles phandles{tree.blob()};
+  int gic = -1;  // the last interrupt parent check_gic_parent() accepted
 
   DtError fail(DtErrorCode code, const char* detail) const {
     return device_error(code, vm_path, device, detail);
@@ -118,12 +120,14 @@ Status<DtError> add_specifier(Context& c, const uint8_t* cells) {
 
 // The parent must be the host's 3-cell GIC (an interrupt controller).
 Status<DtError> check_gic_parent(Context& c, int parent) {
+  if (parent == c.gic) return Ok{};  // every interrupt-map entry names it again
   if (!c.tree.has_property(parent, "interrupt-controller") ||
       c.tree.u32_or(parent, "#interrupt-cells", 0).value_or(0) != kGicInterruptCells) {
     return Err{c.fail(DtErrorCode::kBadProperty,
                       "the device's interrupt parent is not a GIC with 3-cell "
                       "specifiers")};
   }
+  c.gic = parent;
   return Ok{};
 }
 
@@ -154,7 +158,6 @@ Status<DtError> read_interrupt_map(Context& c, int node) {
   if (!c.tree.property(node, "interrupt-map", &map)) return Ok{};
   const uint32_t child_addr = c.tree.u32_or(node, "#address-cells", 2).value_or(2);
   const uint32_t child_irq = c.tree.u32_or(node, "#interrupt-cells", 1).value_or(1);
-  const void* blob = c.tree.blob();
   size_t at = 0;
   const size_t cells = map.size / kCellBytes;
   if (map.size % kCellBytes != 0) {
@@ -165,7 +168,7 @@ Status<DtError> read_interrupt_map(Context& c, int node) {
     if (phandle_at >= cells) {
       return Err{c.fail(DtErrorCode::kBadProperty, "an interrupt-map entry is truncated")};
     }
-    const int parent = fdt_node_offset_by_phandle(blob, dt::read_cell(map.data + phandle_at * kCellBytes));
+    const int parent = c.phandles.node(dt::read_cell(map.data + phandle_at * kCellBytes));
     if (parent < 0) return Err{c.fail(DtErrorCode::kBadProperty, "an interrupt-map entry names no node")};
     TRY(check_gic_parent(c, parent));
     // The parent's #address-cells, 0 when absent (Linux of_irq_parse_raw).
@@ -290,6 +293,17 @@ bool ranges_overlap(const PassthroughPlan& a, const PassthroughPlan& b) {
 }
 
 }  // namespace
+
+int HostPhandles::node(uint32_t phandle) {
+  for (size_t i = 0; i < count_; ++i)
+    if (phandles_[i] == phandle) return nodes_[i];
+  const int node = fdt_node_offset_by_phandle(fdt_, phandle);
+  if (node >= 0 && count_ < kSlots) {
+    phandles_[count_] = phandle;
+    nodes_[count_++] = node;
+  }
+  return node;
+}
 
 bool PassthroughPlan::owns_node(int node) const {
   for (size_t i = 0; i < node_count; ++i)
