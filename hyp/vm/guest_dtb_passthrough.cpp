@@ -69,7 +69,7 @@ struct Copier {
   uint32_t gic_phandle;    // the guest's GIC (#address-cells 0)
   uint32_t clock_phandle;  // the guest's apb-pclk
   PhandleMap phandles;
-  HostPhandles host_nodes{host};  // the host's phandles, looked up once each
+  dt::DeviceTree host_tree;  // `host`, indexed: phandles are looked up, not walked for
 };
 
 uint32_t cell_at(const void* data, size_t index) {
@@ -80,7 +80,7 @@ uint32_t cell_at(const void* data, size_t index) {
 // no clock cells and QEMU's apb-pclk rate, which the guest's apb-pclk is.
 Result<Ok, GuestDtbError> rewrite_clocks(Copier& c, const void* data, int len, Cells* out) {
   for (size_t i = 0; i < static_cast<size_t>(len) / kCellBytes; ++i) {
-    const int clock = c.host_nodes.node(cell_at(data, i));
+    const int clock = c.host_tree.node_by_phandle(cell_at(data, i));
     int plen = 0;
     const void* cells = clock >= 0 ? fdt_getprop(c.host, clock, "#clock-cells", &plen) : nullptr;
     const void* rate = clock >= 0 ? fdt_getprop(c.host, clock, "clock-frequency", &plen) : nullptr;
@@ -109,7 +109,7 @@ Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void*
   size_t at = 0;
   while (at < cells) {
     const size_t ph = at + child_addr + child_irq;
-    const int parent = ph < cells ? c.host_nodes.node(cell_at(data, ph)) : -1;
+    const int parent = ph < cells ? c.host_tree.node_by_phandle(cell_at(data, ph)) : -1;
     if (parent < 0)
       return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry names no node")};
     p = fdt_getprop(c.host, parent, "#address-cells", &plen);
@@ -137,7 +137,7 @@ Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Ce
   while (at < cells) {
     const uint32_t host_ph = cell_at(data, at);
     const uint32_t guest_ph = c.phandles.find(host_ph);
-    const int ctrl = c.host_nodes.node(host_ph);
+    const int ctrl = c.host_tree.node_by_phandle(host_ph);
     int plen = 0;
     const void* gc = ctrl >= 0 ? fdt_getprop(c.host, ctrl, "#gpio-cells", &plen) : nullptr;
     if (guest_ph == 0 || gc == nullptr || plen != kCellBytes) {
@@ -272,7 +272,12 @@ Result<Ok, GuestDtbError> write_passthrough_nodes(const GuestDtbSpec& spec, void
   if (spec.gic.version == GicVersion::kNone || spec.host_fdt == nullptr) {
     return Err{error(GuestDtbErrorCode::kBadSpec, "passthrough", "passed-through devices need a guest GIC")};
   }
-  Copier c{spec.host_fdt, fdt, gic_phandle, clock_phandle, {}};
+  auto host_tree = dt::DeviceTree::open(spec.host_fdt, kMaxDtbSize);
+  if (!host_tree.ok()) {
+    return Err{error(GuestDtbErrorCode::kBadHostDtb, "host DTB", "the host DTB is not valid",
+                     host_tree.error().libfdt_error)};
+  }
+  Copier c{spec.host_fdt, fdt, gic_phandle, clock_phandle, {}, host_tree.value()};
   for (size_t i = 0; i < plan->node_count; ++i) TRY(number_phandles(c, plan->nodes[i], 0));
   int keys[kMaxGpioKeys];
   size_t key_count = 0;

@@ -41,8 +41,8 @@ struct Context {
   char vm_path[kMaxDtPath];
   const char* device = nullptr;  // the path being read
   PassthroughPlan* plan;
-  HostPhandles phandles{tree.blob()};
   int gic = -1;  // the last interrupt parent check_gic_parent() accepted
+  mm::PhysRange console_page{};  // the page of lamina's console UART; size 0 if unknown
 
   DtError fail(DtErrorCode code, const char* detail) const {
     return device_error(code, vm_path, device, detail);
@@ -168,7 +168,9 @@ Status<DtError> read_interrupt_map(Context& c, int node) {
     if (phandle_at >= cells) {
       return Err{c.fail(DtErrorCode::kBadProperty, "an interrupt-map entry is truncated")};
     }
-    const int parent = c.phandles.node(dt::read_cell(map.data + phandle_at * kCellBytes));
+    // The index, not fdt_node_offset_by_phandle's walk of the whole blob:
+    // QEMU virt's PCIe interrupt-map names the GIC 16 times.
+    const int parent = c.tree.node_by_phandle(dt::read_cell(map.data + phandle_at * kCellBytes));
     if (parent < 0) return Err{c.fail(DtErrorCode::kBadProperty, "an interrupt-map entry names no node")};
     TRY(check_gic_parent(c, parent));
     // The parent's #address-cells, 0 when absent (Linux of_irq_parse_raw).
@@ -270,13 +272,8 @@ Status<DtError> read_device(Context& c, int node, int console) {
     TRY(add_range(c, r.base.value(), r.size));
   }
   // The console's page is lamina's too, whichever node claims it.
-  if (console >= 0) {
-    if (const auto creg = c.tree.reg_range(console, 0); creg.ok()) {
-      const mm::PhysRange page{creg.value().base.align_down(mm::kPageSize), mm::kPageSize};
-      if (c.plan->owns_range(page)) {
-        return Err{c.fail(DtErrorCode::kBadProperty, "the device shares a page with lamina's console UART")};
-      }
-    }
+  if (c.console_page.size != 0 && c.plan->owns_range(c.console_page)) {
+    return Err{c.fail(DtErrorCode::kBadProperty, "the device shares a page with lamina's console UART")};
   }
   TRY(read_interrupts(c, node));
   if (c.tree.string_equals(node, "device_type", "pci")) {
@@ -293,17 +290,6 @@ bool ranges_overlap(const PassthroughPlan& a, const PassthroughPlan& b) {
 }
 
 }  // namespace
-
-int HostPhandles::node(uint32_t phandle) {
-  for (size_t i = 0; i < count_; ++i)
-    if (phandles_[i] == phandle) return nodes_[i];
-  const int node = fdt_node_offset_by_phandle(fdt_, phandle);
-  if (node >= 0 && count_ < kSlots) {
-    phandles_[count_] = phandle;
-    nodes_[count_++] = node;
-  }
-  return node;
-}
 
 bool PassthroughPlan::owns_node(int node) const {
   for (size_t i = 0; i < node_count; ++i)
@@ -329,6 +315,10 @@ Status<DtError> read_passthrough(const DeviceTree& tree, int vm, PassthroughPlan
                           "expected a list of NUL-terminated host DT paths")};
   }
   const int console = console_node(tree);
+  if (console >= 0) {
+    if (const auto creg = tree.reg_range(console, 0); creg.ok())
+      c.console_page = mm::PhysRange{creg.value().base.align_down(mm::kPageSize), mm::kPageSize};
+  }
   for (size_t at = 0; at < prop.size;) {
     const char* path = text + at;
     at += strlen(path) + 1;

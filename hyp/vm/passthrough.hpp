@@ -62,27 +62,6 @@ struct PassthroughPlan {
   [[nodiscard]] bool owns_range(mm::PhysRange r) const;  // some page of r is owned
 };
 
-// Host DT phandle -> node offset, remembering the few phandles devices'
-// properties name (their GIC, clock, GPIO controller). libfdt's
-// fdt_node_offset_by_phandle walks the whole blob on every call, and a PCIe
-// host bridge's interrupt-map names the GIC once per INTx line (16 on QEMU
-// virt): planning and copying QEMU virt's 36 devices spent ~25M
-// instructions in those walks. A phandle that matches no node is not
-// remembered. The blob must not change while the memo is used.
-class HostPhandles {
- public:
-  explicit HostPhandles(const void* fdt) : fdt_(fdt) {}
-  // The node whose phandle is `phandle`, or libfdt's negative error.
-  [[nodiscard]] int node(uint32_t phandle);
-
- private:
-  static constexpr size_t kSlots = 8;  // more distinct phandles are looked up again
-  const void* fdt_;
-  std::array<uint32_t, kSlots> phandles_{};
-  std::array<int, kSlots> nodes_{};
-  size_t count_ = 0;
-};
-
 // read_passthrough() - Reads `lamina,passthrough` of VM node `vm` (absent:
 // an empty plan) into *out.
 // The value is a list of absolute host DT paths. Errors (all name the VM
