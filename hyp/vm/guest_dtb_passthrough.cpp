@@ -225,7 +225,8 @@ Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int depth) {
     } else {
       rewritten = false;
     }
-    err = rewritten ? fdt_property(c.out, pname, cells.v, cells.bytes()) : fdt_property(c.out, pname, data, len);
+    err = rewritten ? fdt_property(c.out, pname, cells.v, cells.bytes())
+                    : fdt_property(c.out, pname, data, len);
     if (err != 0) return Err{libfdt_error(err, name)};
   }
   if (depth > 0) {

@@ -41,7 +41,7 @@ struct Context {
   char vm_path[kMaxDtPath];
   const char* device = nullptr;  // the path being read
   PassthroughPlan* plan;
-  int gic = -1;  // the last interrupt parent check_gic_parent() accepted
+  int gic = -1;                  // the last interrupt parent check_gic_parent() accepted
   mm::PhysRange console_page{};  // the page of lamina's console UART; size 0 if unknown
 
   DtError fail(DtErrorCode code, const char* detail) const {
