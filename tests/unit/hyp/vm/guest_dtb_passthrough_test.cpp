@@ -153,7 +153,8 @@ TEST(GuestDtbPassthrough, EveryDeviceOfQemuVirtIsCopiedInTheOrderOfBefore) {
   EXPECT_EQ(order[0], "gpio-keys");
   for (size_t i = 0; i < paths.size(); ++i) EXPECT_EQ("/" + order[1 + i], paths[paths.size() - 1 - i]) << i;
   EXPECT_EQ(order[1 + paths.size()], "psci");
-  EXPECT_EQ(cells_of(fdt, "/gpio-keys/poweroff", "gpios"), (std::vector<uint32_t>{kFirstCopiedPhandle, 3, 0}));
+  EXPECT_EQ(cells_of(fdt, "/gpio-keys/poweroff", "gpios"),
+            (std::vector<uint32_t>{kFirstCopiedPhandle, 3, 0}));
   EXPECT_EQ(cells_of(fdt, "/virtio_mmio@a003e00", "interrupts"), (std::vector<uint32_t>{0, 47, 1}));
 }
 
