@@ -646,6 +646,11 @@ Result<mm::PhysRange, DtError> DeviceTree::reg_range(int node, size_t index) con
   return translate(node, r.entry(index));
 }
 
+int DeviceTree::node_by_phandle(uint32_t phandle) const {
+  const NodeIndex* nodes = index();
+  return nodes != nullptr ? nodes->phandle_offset(phandle) : fdt_node_offset_by_phandle(fdt_, phandle);
+}
+
 Result<int, DtError> DeviceTree::interrupt_parent(int node) const {
   int current = node;
   for (int hop = 0; hop < kMaxDepth; ++hop) {
@@ -656,9 +661,7 @@ Result<int, DtError> DeviceTree::interrupt_parent(int node) const {
         return Err{
             error(DtErrorCode::kBadProperty, current, "interrupt-parent", "expected one phandle cell")};
       }
-      const NodeIndex* nodes = index();
-      const uint32_t phandle = read_cell(link.data);
-      next = nodes != nullptr ? nodes->phandle_offset(phandle) : fdt_node_offset_by_phandle(fdt_, phandle);
+      next = node_by_phandle(read_cell(link.data));
       if (next < 0) {
         return Err{error(DtErrorCode::kBadProperty, current, "interrupt-parent",
                          "the phandle matches no node", next)};

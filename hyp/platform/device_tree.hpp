@@ -175,6 +175,11 @@ class DeviceTree {
   // reg(node).entry(index), translated. index out of range -> kBadProperty.
   [[nodiscard]] Result<mm::PhysRange, DtError> reg_range(int node, size_t index) const;
 
+  // The node whose phandle is `phandle` (an index lookup; libfdt's
+  // fdt_node_offset_by_phandle walks the whole blob), or libfdt's negative
+  // error (-FDT_ERR_NOTFOUND, -FDT_ERR_BADPHANDLE for 0 and ~0).
+  [[nodiscard]] int node_by_phandle(uint32_t phandle) const;
+
   // The interrupt controller that `node`'s `interrupts` refer to: follows
   // interrupt-parent (by phandle) or else the tree parent until a node with
   // #interrupt-cells (DT spec 2.4.1 "Properties for Interrupt Generating

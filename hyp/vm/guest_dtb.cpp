@@ -353,9 +353,12 @@ void write_uart(TreeWriter& w, const GuestDtbSpec& spec, const char* name) {
   w.end();
 }
 
-void write_gic(TreeWriter& w, const GuestGicSpec& gic) {
+void write_gic(TreeWriter& w, const GuestGicSpec& gic, bool passthrough) {
   const UnitName name("intc", gic.distributor.value());
   w.begin(name.c_str());
+  // Said explicitly for the copied interrupt-maps, which carry the parent's
+  // unit address in this many cells (DT spec 2.4.3.1 "interrupt-map").
+  if (passthrough) w.u32("#address-cells", 0);
   if (gic.version == GicVersion::kV2) {
     w.strings("compatible", kGicV2Compatible);
     w.reg({{gic.distributor, gic.distributor_size}, {gic.cpu_interface, gic.cpu_interface_size}});
@@ -390,6 +393,8 @@ Result<size_t, GuestDtbError> build_guest_dtb(const GuestDtbSpec& spec, void* ou
   w.strings("compatible", kRootCompatible);
   w.u32("#address-cells", kRootAddressCells);
   w.u32("#size-cells", kRootSizeCells);
+  TRY(w.status());
+  TRY(write_passthrough_nodes(spec, out, kPhandleGic, kPhandleApbPclk));
 
   write_psci(w);
 
@@ -411,7 +416,8 @@ Result<size_t, GuestDtbError> build_guest_dtb(const GuestDtbSpec& spec, void* ou
   w.end();
 
   write_uart(w, spec, uart_name.c_str());
-  if (spec.gic.version != GicVersion::kNone) write_gic(w, spec.gic);
+  const bool passthrough = spec.passthrough != nullptr && !spec.passthrough->empty();
+  if (spec.gic.version != GicVersion::kNone) write_gic(w, spec.gic, passthrough);
 
   if (spec.has_test_device) {
     const UnitName name("test-device", spec.test_device.value());
@@ -441,7 +447,7 @@ Result<size_t, GuestDtbError> build_guest_dtb(const GuestDtbSpec& spec, void* ou
 
   err = fdt_finish(out);
   if (err != 0) return Err{write_error(err, "end of tree", GuestDtbErrorCode::kLibfdt)};
-  return add_passthrough_nodes(spec, out, out_size);
+  return static_cast<size_t>(fdt_totalsize(out));
 }
 
 // --- patch ------------------------------------------------------------------

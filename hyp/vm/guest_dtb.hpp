@@ -12,7 +12,7 @@
 //   one, the GIC as the root's interrupt-parent. QEMU's flash, fw-cfg, RTC,
 //   GPIO, virtio-mmio, PCIe and PMU nodes are left out (lamina emulates none
 //   of them) unless the VM owns the device: then its host node is copied
-//   (add_passthrough_nodes).
+//   (write_passthrough_nodes).
 // * patch_guest_dtb() takes a DTB the user supplied (a VM's
 //   "multiboot,device-tree" module), validates it with fdt_check_full and
 //   changes only what lamina must: the memory nodes (replaced by the VM's
@@ -199,18 +199,22 @@ void describe_guest_dtb_error(const GuestDtbError& e, char* buf, size_t buf_size
 
 // --- passthrough (hyp/vm/guest_dtb_passthrough.cpp) -------------------------
 
-// Copies the nodes of spec.passthrough's devices from spec.host_fdt to the
-// root of the finished tree `fdt` (an out_size buffer), and a gpio-keys node
-// whose every GPIO is on a copied controller: properties as they are, except
-// interrupt-parent (the guest's GIC), clocks (a host fixed clock of QEMU's
-// apb-pclk rate becomes the guest's apb-pclk), interrupt-map (parent phandle
-// the guest's GIC, its unit address in the guest GIC's #address-cells, 0),
+// Writes the nodes of spec.passthrough's devices, copied from
+// spec.host_fdt, into the tree `fdt` that build_guest_dtb is writing
+// (libfdt sequential-write mode, inside the root after its properties),
+// and a gpio-keys node whose every GPIO is on a copied controller; each
+// node once, in the reverse of the property's order, gpio-keys first.
+// Properties as they are, except interrupt-parent (`gic_phandle`, the
+// guest's GIC, whose #address-cells is 0), clocks (a host fixed clock of
+// QEMU's apb-pclk rate becomes `clock_phandle`, the guest's apb-pclk),
+// interrupt-map (parent phandle the guest's GIC, no parent unit address),
 // phandle (renumbered; gpios follow), and msi-parent/msi-map/msi-map-mask,
-// iommus/iommu-map (dropped: no ITS, no IOMMU for guests). Packs the tree.
-// Errors: kBadSpec (devices without a guest GIC), kBadHostDtb (a clock that
-// is not the apb-pclk, a phandle the copy cannot follow), kBufferTooSmall.
-[[nodiscard]] Result<size_t, GuestDtbError> add_passthrough_nodes(const GuestDtbSpec& spec, void* fdt,
-                                                                  size_t out_size);
+// iommus/iommu-map (dropped: no ITS, no IOMMU for guests). Nothing without
+// devices. Errors: kBadSpec (devices without a guest GIC), kBadHostDtb (a
+// clock that is not the apb-pclk, a phandle the copy cannot follow, more
+// gpio-keys or keys than lamina copies), kBufferTooSmall.
+[[nodiscard]] Result<Ok, GuestDtbError> write_passthrough_nodes(const GuestDtbSpec& spec, void* fdt,
+                                                                uint32_t gic_phandle, uint32_t clock_phandle);
 
 // A user's tree (open, with room): removes ITS/GICv2m nodes and MSI
 // properties, and every child of the root with `reg` that is not memory, an

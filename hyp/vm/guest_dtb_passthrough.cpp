@@ -2,7 +2,6 @@
 // host device nodes copied into a generated tree, and a user's tree pruned to
 // the devices its VM owns. Architecture-neutral, host-tested
 // (tests/unit/hyp/vm/guest_dtb_passthrough_test.cpp).
-#include <climits>
 #include <cstring>
 #include <libfdt.h>
 
@@ -67,10 +66,10 @@ struct PhandleMap {
 struct Copier {
   const void* host;
   void* out;
-  uint32_t gic_phandle;
-  uint32_t gic_address_cells;
-  uint32_t clock_phandle;  // the guest's apb-pclk, 0 if it has none
+  uint32_t gic_phandle;    // the guest's GIC (#address-cells 0)
+  uint32_t clock_phandle;  // the guest's apb-pclk
   PhandleMap phandles;
+  dt::DeviceTree host_tree;  // `host`, indexed: phandles are looked up, not walked for
 };
 
 uint32_t cell_at(const void* data, size_t index) {
@@ -81,7 +80,7 @@ uint32_t cell_at(const void* data, size_t index) {
 // no clock cells and QEMU's apb-pclk rate, which the guest's apb-pclk is.
 Result<Ok, GuestDtbError> rewrite_clocks(Copier& c, const void* data, int len, Cells* out) {
   for (size_t i = 0; i < static_cast<size_t>(len) / kCellBytes; ++i) {
-    const int clock = fdt_node_offset_by_phandle(c.host, cell_at(data, i));
+    const int clock = c.host_tree.node_by_phandle(cell_at(data, i));
     int plen = 0;
     const void* cells = clock >= 0 ? fdt_getprop(c.host, clock, "#clock-cells", &plen) : nullptr;
     const void* rate = clock >= 0 ? fdt_getprop(c.host, clock, "clock-frequency", &plen) : nullptr;
@@ -97,8 +96,8 @@ Result<Ok, GuestDtbError> rewrite_clocks(Copier& c, const void* data, int len, C
 }
 
 // interrupt-map: child unit address and specifier kept, the parent phandle
-// becomes the guest GIC's, the parent unit address is re-sized to the guest
-// GIC's #address-cells (zeros), the 3-cell parent specifier kept (the SPI is
+// becomes the guest GIC's, the parent unit address is dropped (the guest
+// GIC's #address-cells is 0, build_guest_dtb says so), the 3-cell parent specifier kept (the SPI is
 // forwarded with its host INTID).
 Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void* data, int len, Cells* out) {
   int plen = 0;
@@ -110,7 +109,7 @@ Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void*
   size_t at = 0;
   while (at < cells) {
     const size_t ph = at + child_addr + child_irq;
-    const int parent = ph < cells ? fdt_node_offset_by_phandle(c.host, cell_at(data, ph)) : -1;
+    const int parent = ph < cells ? c.host_tree.node_by_phandle(cell_at(data, ph)) : -1;
     if (parent < 0)
       return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry names no node")};
     p = fdt_getprop(c.host, parent, "#address-cells", &plen);
@@ -122,7 +121,6 @@ Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void*
     bool ok = true;
     for (size_t i = at; i < ph; ++i) ok &= out->push(cell_at(data, i));
     ok &= out->push(c.gic_phandle);
-    for (uint32_t i = 0; i < c.gic_address_cells; ++i) ok &= out->push(0);
     for (size_t i = spec; i < spec + kGicInterruptCells; ++i) ok &= out->push(cell_at(data, i));
     if (!ok)
       return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "too long for lamina to rewrite")};
@@ -139,7 +137,7 @@ Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Ce
   while (at < cells) {
     const uint32_t host_ph = cell_at(data, at);
     const uint32_t guest_ph = c.phandles.find(host_ph);
-    const int ctrl = fdt_node_offset_by_phandle(c.host, host_ph);
+    const int ctrl = c.host_tree.node_by_phandle(host_ph);
     int plen = 0;
     const void* gc = ctrl >= 0 ? fdt_getprop(c.host, ctrl, "#gpio-cells", &plen) : nullptr;
     if (guest_ph == 0 || gc == nullptr || plen != kCellBytes) {
@@ -154,15 +152,59 @@ Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Ce
   return Ok{};
 }
 
-// Copies host node `node` (and its subnodes) under `parent` in the output.
-Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int parent, int depth) {
+// Gives the phandles of host node `node` (and of its subnodes down to
+// `depth`) their guest numbers, in the order the copy meets them. Done for
+// every copied node before any is written, so that gpio-keys, written
+// first, can name the copied PL061 by its guest phandle.
+Result<Ok, GuestDtbError> number_phandles(Copier& c, int node, int depth) {
+  int prop = 0;
+  fdt_for_each_property_offset(prop, c.host, node) {
+    int len = 0;
+    const char* pname = nullptr;
+    const void* data = fdt_getprop_by_offset(c.host, prop, &pname, &len);
+    if (data == nullptr || pname == nullptr) return Err{libfdt_error(len, "host node")};
+    if (strcmp(pname, "phandle") != 0 && strcmp(pname, "linux,phandle") != 0) continue;
+    if (c.phandles.find(cell_at(data, 0)) != 0) continue;
+    if (c.phandles.n == kMaxPassthroughDevices + 1) {
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, "phandle", "too many phandles to renumber")};
+    }
+    c.phandles.host[c.phandles.n] = cell_at(data, 0);
+    c.phandles.guest[c.phandles.n++] = c.phandles.next++;
+  }
+  if (depth > 0) {
+    int child = 0;
+    fdt_for_each_subnode(child, c.host, node) TRY(number_phandles(c, child, depth - 1));
+  }
+  return Ok{};
+}
+
+// Properties and subnodes (gpio-keys' keys) of one copied node that lamina
+// writes; more are refused. (QEMU virt's PCIe host bridge has 11
+// properties.)
+constexpr size_t kMaxCopiedProperties = 64;
+constexpr size_t kMaxCopiedSubnodes = 32;
+
+// Writes host node `node` (and its subnodes down to `depth`, last first) at
+// the current position of the output tree, which is in sequential-write
+// mode. number_phandles() has numbered its phandles.
+Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int depth) {
   int name_len = 0;
   const char* name = fdt_get_name(c.host, node, &name_len);
   if (name == nullptr) return Err{libfdt_error(name_len, "host node")};
-  const int dst = fdt_add_subnode(c.out, parent, name);
-  if (dst < 0) return Err{libfdt_error(dst, name)};
-  int prop = 0;
-  fdt_for_each_property_offset(prop, c.host, node) {
+  int err = fdt_begin_node(c.out, name);
+  if (err != 0) return Err{libfdt_error(err, name)};
+  // Properties last first too: fdt_setprop put each before the node's
+  // others.
+  int props[kMaxCopiedProperties];
+  size_t prop_count = 0;
+  int offset = 0;
+  fdt_for_each_property_offset(offset, c.host, node) {
+    if (prop_count == kMaxCopiedProperties)
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, name, "too many properties to copy")};
+    props[prop_count++] = offset;
+  }
+  while (prop_count > 0) {
+    const int prop = props[--prop_count];
     int len = 0;
     const char* pname = nullptr;
     const void* data = fdt_getprop_by_offset(c.host, prop, &pname, &len);
@@ -173,16 +215,7 @@ Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int parent, int depth) 
     if (strcmp(pname, "interrupt-parent") == 0) {
       (void)cells.push(c.gic_phandle);
     } else if (strcmp(pname, "phandle") == 0 || strcmp(pname, "linux,phandle") == 0) {
-      uint32_t guest = c.phandles.find(cell_at(data, 0));
-      if (guest == 0) {
-        if (c.phandles.n == kMaxPassthroughDevices + 1) {
-          return Err{error(GuestDtbErrorCode::kBadHostDtb, name, "too many phandles to renumber")};
-        }
-        guest = c.phandles.next++;
-        c.phandles.host[c.phandles.n] = cell_at(data, 0);
-        c.phandles.guest[c.phandles.n++] = guest;
-      }
-      (void)cells.push(guest);
+      (void)cells.push(c.phandles.find(cell_at(data, 0)));
     } else if (strcmp(pname, "clocks") == 0) {
       TRY(rewrite_clocks(c, data, len, &cells));
     } else if (strcmp(pname, "interrupt-map") == 0) {
@@ -192,16 +225,25 @@ Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int parent, int depth) 
     } else {
       rewritten = false;
     }
-    // fdt_setprop may move the output's nodes: `dst` stays valid because
-    // only properties of `dst` itself are added in this loop.
-    const int err = rewritten ? fdt_setprop(c.out, dst, pname, cells.v, cells.bytes())
-                              : fdt_setprop(c.out, dst, pname, data, len);
+    err = rewritten ? fdt_property(c.out, pname, cells.v, cells.bytes())
+                    : fdt_property(c.out, pname, data, len);
     if (err != 0) return Err{libfdt_error(err, name)};
   }
   if (depth > 0) {
+    // Last first, as the read-write copy (fdt_add_subnode puts a node
+    // before its siblings) has always ordered them.
+    int children[kMaxCopiedSubnodes];
+    size_t count = 0;
     int child = 0;
-    fdt_for_each_subnode(child, c.host, node) TRY(copy_node(c, child, dst, depth - 1));
+    fdt_for_each_subnode(child, c.host, node) {
+      if (count == kMaxCopiedSubnodes)
+        return Err{error(GuestDtbErrorCode::kBadHostDtb, name, "too many subnodes to copy")};
+      children[count++] = child;
+    }
+    while (count > 0) TRY(copy_node(c, children[--count], depth - 1));
   }
+  err = fdt_end_node(c.out);
+  if (err != 0) return Err{libfdt_error(err, name)};
   return Ok{};
 }
 
@@ -219,46 +261,44 @@ bool gpio_keys_wanted(const Copier& c, int keys) {
   return any;
 }
 
+// gpio-keys nodes lamina copies; more are refused (QEMU virt has one).
+constexpr size_t kMaxGpioKeys = 4;
+
 }  // namespace
 
-Result<size_t, GuestDtbError> add_passthrough_nodes(const GuestDtbSpec& spec, void* fdt, size_t out_size) {
+Result<Ok, GuestDtbError> write_passthrough_nodes(const GuestDtbSpec& spec, void* fdt, uint32_t gic_phandle,
+                                                  uint32_t clock_phandle) {
   const PassthroughPlan* plan = spec.passthrough;
-  if (plan == nullptr || plan->empty()) return static_cast<size_t>(fdt_totalsize(fdt));
+  if (plan == nullptr || plan->empty()) return Ok{};
   if (spec.gic.version == GicVersion::kNone || spec.host_fdt == nullptr) {
     return Err{error(GuestDtbErrorCode::kBadSpec, "passthrough", "passed-through devices need a guest GIC")};
   }
-  int err = fdt_open_into(fdt, fdt, out_size > INT_MAX ? INT_MAX : static_cast<int>(out_size));
-  if (err != 0) return Err{libfdt_error(err, "guest DTB")};
-
-  // The guest's GIC and apb-pclk, as build_guest_dtb wrote them.
-  const int root = 0;
-  int len = 0;
-  const void* ip = fdt_getprop(fdt, root, "interrupt-parent", &len);
-  if (ip == nullptr)
-    return Err{error(GuestDtbErrorCode::kLibfdt, "/", "the guest DT has no interrupt-parent")};
-  Copier c{spec.host_fdt, fdt, cell_at(ip, 0), 0, 0, {}};
-  const int gic = fdt_node_offset_by_phandle(fdt, c.gic_phandle);
-  if (gic < 0) return Err{libfdt_error(gic, "guest GIC")};
-  const void* ac = fdt_getprop(fdt, gic, "#address-cells", &len);
-  if (ac != nullptr && len == static_cast<int>(kCellBytes)) {
-    c.gic_address_cells = cell_at(ac, 0);
-  } else {
-    // Say it explicitly: interrupt-map entries carry the parent's unit
-    // address in this many cells (DT spec 2.4.3.1 "interrupt-map").
-    err = fdt_setprop_u32(fdt, gic, "#address-cells", 0);
-    if (err != 0) return Err{libfdt_error(err, "guest GIC")};
+  auto host_tree = dt::DeviceTree::open(spec.host_fdt, kMaxDtbSize);
+  if (!host_tree.ok()) {
+    return Err{error(GuestDtbErrorCode::kBadHostDtb, "host DTB", "the host DTB is not valid",
+                     host_tree.error().libfdt_error)};
   }
-  const int clock = fdt_node_offset_by_compatible(fdt, -1, "fixed-clock");
-  if (clock >= 0) c.clock_phandle = fdt_get_phandle(fdt, clock);
-
-  for (size_t i = 0; i < plan->node_count; ++i) TRY(copy_node(c, plan->nodes[i], root, 0));
-  int keys = -1;
-  while ((keys = fdt_node_offset_by_compatible(spec.host_fdt, keys, "gpio-keys")) >= 0) {
-    if (gpio_keys_wanted(c, keys)) TRY(copy_node(c, keys, root, 1));
+  Copier c{spec.host_fdt, fdt, gic_phandle, clock_phandle, {}, host_tree.value()};
+  for (size_t i = 0; i < plan->node_count; ++i) TRY(number_phandles(c, plan->nodes[i], 0));
+  int keys[kMaxGpioKeys];
+  size_t key_count = 0;
+  for (int k = -1; (k = fdt_node_offset_by_compatible(spec.host_fdt, k, "gpio-keys")) >= 0;) {
+    if (!gpio_keys_wanted(c, k)) continue;
+    if (key_count == kMaxGpioKeys)
+      return Err{error(GuestDtbErrorCode::kBadHostDtb, "gpio-keys", "too many gpio-keys nodes to copy")};
+    TRY(number_phandles(c, k, 1));
+    keys[key_count++] = k;
   }
-  err = fdt_pack(fdt);
-  if (err != 0) return Err{libfdt_error(err, "guest DTB")};
-  return static_cast<size_t>(fdt_totalsize(fdt));
+  // Each written once, at the end of the tree so far (sequential-write
+  // mode): the read-write copy this replaces inserted each node before its
+  // siblings, walking and moving the whole output tree for every node and
+  // property (quadratic: ~10M instructions for QEMU virt's 36 devices). The
+  // order stays the one it gave the guest, the reverse of the choice order,
+  // so that a guest enumerates the devices (virtio disks among them) as
+  // before.
+  while (key_count > 0) TRY(copy_node(c, keys[--key_count], 1));
+  for (size_t i = plan->node_count; i-- > 0;) TRY(copy_node(c, plan->nodes[i], 0));
+  return Ok{};
 }
 
 namespace {

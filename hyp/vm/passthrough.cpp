@@ -41,6 +41,8 @@ struct Context {
   char vm_path[kMaxDtPath];
   const char* device = nullptr;  // the path being read
   PassthroughPlan* plan;
+  int gic = -1;                  // the last interrupt parent check_gic_parent() accepted
+  mm::PhysRange console_page{};  // the page of lamina's console UART; size 0 if unknown
 
   DtError fail(DtErrorCode code, const char* detail) const {
     return device_error(code, vm_path, device, detail);
@@ -118,12 +120,14 @@ Status<DtError> add_specifier(Context& c, const uint8_t* cells) {
 
 // The parent must be the host's 3-cell GIC (an interrupt controller).
 Status<DtError> check_gic_parent(Context& c, int parent) {
+  if (parent == c.gic) return Ok{};  // every interrupt-map entry names it again
   if (!c.tree.has_property(parent, "interrupt-controller") ||
       c.tree.u32_or(parent, "#interrupt-cells", 0).value_or(0) != kGicInterruptCells) {
     return Err{c.fail(DtErrorCode::kBadProperty,
                       "the device's interrupt parent is not a GIC with 3-cell "
                       "specifiers")};
   }
+  c.gic = parent;
   return Ok{};
 }
 
@@ -154,7 +158,6 @@ Status<DtError> read_interrupt_map(Context& c, int node) {
   if (!c.tree.property(node, "interrupt-map", &map)) return Ok{};
   const uint32_t child_addr = c.tree.u32_or(node, "#address-cells", 2).value_or(2);
   const uint32_t child_irq = c.tree.u32_or(node, "#interrupt-cells", 1).value_or(1);
-  const void* blob = c.tree.blob();
   size_t at = 0;
   const size_t cells = map.size / kCellBytes;
   if (map.size % kCellBytes != 0) {
@@ -165,7 +168,9 @@ Status<DtError> read_interrupt_map(Context& c, int node) {
     if (phandle_at >= cells) {
       return Err{c.fail(DtErrorCode::kBadProperty, "an interrupt-map entry is truncated")};
     }
-    const int parent = fdt_node_offset_by_phandle(blob, dt::read_cell(map.data + phandle_at * kCellBytes));
+    // The index, not fdt_node_offset_by_phandle's walk of the whole blob:
+    // QEMU virt's PCIe interrupt-map names the GIC 16 times.
+    const int parent = c.tree.node_by_phandle(dt::read_cell(map.data + phandle_at * kCellBytes));
     if (parent < 0) return Err{c.fail(DtErrorCode::kBadProperty, "an interrupt-map entry names no node")};
     TRY(check_gic_parent(c, parent));
     // The parent's #address-cells, 0 when absent (Linux of_irq_parse_raw).
@@ -267,13 +272,8 @@ Status<DtError> read_device(Context& c, int node, int console) {
     TRY(add_range(c, r.base.value(), r.size));
   }
   // The console's page is lamina's too, whichever node claims it.
-  if (console >= 0) {
-    if (const auto creg = c.tree.reg_range(console, 0); creg.ok()) {
-      const mm::PhysRange page{creg.value().base.align_down(mm::kPageSize), mm::kPageSize};
-      if (c.plan->owns_range(page)) {
-        return Err{c.fail(DtErrorCode::kBadProperty, "the device shares a page with lamina's console UART")};
-      }
-    }
+  if (c.console_page.size != 0 && c.plan->owns_range(c.console_page)) {
+    return Err{c.fail(DtErrorCode::kBadProperty, "the device shares a page with lamina's console UART")};
   }
   TRY(read_interrupts(c, node));
   if (c.tree.string_equals(node, "device_type", "pci")) {
@@ -315,6 +315,10 @@ Status<DtError> read_passthrough(const DeviceTree& tree, int vm, PassthroughPlan
                           "expected a list of NUL-terminated host DT paths")};
   }
   const int console = console_node(tree);
+  if (console >= 0) {
+    if (const auto creg = tree.reg_range(console, 0); creg.ok())
+      c.console_page = mm::PhysRange{creg.value().base.align_down(mm::kPageSize), mm::kPageSize};
+  }
   for (size_t at = 0; at < prop.size;) {
     const char* path = text + at;
     at += strlen(path) + 1;

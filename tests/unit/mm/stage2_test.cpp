@@ -178,6 +178,34 @@ TEST_P(Stage2GeometryTest, MappingTheTopOfTheIpaSpaceWorksAndBeyondIsOutOfRange)
 
 // --- root index math ----------------------------------------------------------
 
+TEST_F(Stage2Test, QemuVirtPassthroughWindowsAreMappedWithBlocks) {
+  // The 7 page ranges of every QEMU virt device (hyp/passthrough.cpp maps
+  // them IPA = PA, as Device): three single pages, the virtio-mmio page
+  // run, the 32-bit PCIe MMIO + PIO windows (752 MiB from 256 MiB), ECAM
+  // (256 MiB at 256 GiB + 256 MiB) and the 512 GiB high MMIO window at
+  // 512 GiB. The big windows take 2 MiB and 1 GiB blocks, so the whole map
+  // is 1023 descriptors in 7 table pages, not hundreds of millions of pages.
+  Space space(48);
+  const struct {
+    uint64_t base, size;
+  } ranges[] = {{0x9010000, 0x1000},       {0x9020000, 0x1000},        {0x9030000, 0x1000},
+                {0xa000000, 0x4000},       {0x10000000, 0x2f000000},   {0x4010000000, 0x10000000},
+                {0x8000000000, 0x8000000000}};
+  for (const auto& r : ranges)
+    ASSERT_TRUE(space.s2().map(ipa(r.base), pa(r.base), r.size, kS2GuestDevice).ok()) << std::hex << r.base;
+  const auto census = space.memory().census(space.s2());
+  EXPECT_EQ(census.leaves_at(1), 512u);              // the 512 GiB window
+  EXPECT_EQ(census.leaves_at(2), 376u + 128u);       // the 32-bit window and ECAM
+  EXPECT_EQ(census.leaves_at(3), 3u + 4u);           // the single pages and virtio
+  EXPECT_EQ(census.leaves.size(), 1023u);
+  // Root, two level-1 tables (below and above 512 GiB), two level-2 tables
+  // (GiB 0, GiB 256), two level-3 tables (the 2 MiB holding the three
+  // pages, the one holding virtio).
+  EXPECT_EQ(space.s2().table_pages(), space.root_pages() + 6);
+  EXPECT_EQ(space.s2().lookup(ipa(0x8000000000 + 0x123456789)).value().output, pa(0x8000000000 + 0x123456789));
+  EXPECT_EQ(space.s2().lookup(ipa(0x8000000000 + 0x123456789)).value().level, 1u);
+}
+
 TEST_F(Stage2Test, IpaInTheSecondConcatenatedRootLandsInTheSecondRootPage) {
   // With a 40-bit IPA (start level 1, two roots) IPA 512 GiB + 3 GiB is entry 3 of the second root page.
   Space space(40);

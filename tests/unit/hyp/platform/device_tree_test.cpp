@@ -292,6 +292,23 @@ TEST(DeviceTreeTest, InterruptParents) {
   EXPECT_EQ(tree.interrupt_parent(gic).value(), gic);
 }
 
+TEST(DeviceTreeTest, NodeByPhandleAgreesWithLibfdt) {
+  // The index answers what fdt_node_offset_by_phandle's walk answers, for
+  // the root's interrupt-parent, a phandle no node has, and 0 and ~0.
+  const Dtb dtb = Dtb::load("synthetic.dtb");
+  const DeviceTree tree = open_ok(dtb);
+  ASSERT_TRUE(tree.indexed());
+  int len = 0;
+  const auto* ip = static_cast<const fdt32_t*>(fdt_getprop(dtb.data(), 0, "interrupt-parent", &len));
+  ASSERT_NE(ip, nullptr);
+  const uint32_t gic = fdt32_to_cpu(*ip);
+  EXPECT_EQ(tree.node_by_phandle(gic), at(tree, "/soc/interrupt-controller@f000000"));
+  EXPECT_EQ(tree.node_by_phandle(gic), fdt_node_offset_by_phandle(dtb.data(), gic));
+  EXPECT_EQ(tree.node_by_phandle(0x7777), -FDT_ERR_NOTFOUND);
+  EXPECT_EQ(tree.node_by_phandle(0), fdt_node_offset_by_phandle(dtb.data(), 0));
+  EXPECT_EQ(tree.node_by_phandle(UINT32_MAX), fdt_node_offset_by_phandle(dtb.data(), UINT32_MAX));
+}
+
 TEST(DeviceTreeTest, InterruptParentCycleIsBounded) {
   // Two nodes naming each other, neither an interrupt controller.
   Dtb dtb = Dtb::empty();

@@ -116,6 +116,48 @@ TEST(GuestDtbPassthrough, GpioKeysFollowThePl061WithARenumberedPhandle) {
   EXPECT_EQ(cells_of(fdt, "/gpio-keys/poweroff", "linux,code"), (std::vector<uint32_t>{0x74}));
 }
 
+// The root's children scripts/lamina-qemu passes through with
+// `--guest-passthrough all` (its PASSTHROUGH_COMPATIBLES), in tree order:
+// on QEMU virt 32 virtio-mmio transports, the PL031, fw_cfg, the PL061 and
+// the PCIe host bridge.
+std::vector<std::string> every_device(const char* fixture) {
+  const Dtb dtb = Dtb::load(fixture);
+  std::vector<std::string> paths;
+  int node = 0;
+  fdt_for_each_subnode(node, dtb.data(), 0) {
+    for (const char* compat :
+         {"virtio,mmio", "arm,pl031", "qemu,fw-cfg-mmio", "arm,pl061", "pci-host-ecam-generic"}) {
+      if (fdt_node_check_compatible(dtb.data(), node, compat) == 0) {
+        paths.push_back(std::string("/") + fdt_get_name(dtb.data(), node, nullptr));
+        break;
+      }
+    }
+  }
+  return paths;
+}
+
+TEST(GuestDtbPassthrough, EveryDeviceOfQemuVirtIsCopiedInTheOrderOfBefore) {
+  // All 36 devices: each arrives once, the copies precede the guest's own
+  // nodes in the reverse of the property's order (libfdt's read-write
+  // insertion order, which the copy has always had), and gpio-keys comes
+  // first, pointing at the copied PL061.
+  const std::vector<std::string> paths = every_device(kGicV3Fixture);
+  ASSERT_EQ(paths.size(), 36u);
+  const Host h = host_with(kGicV3Fixture, paths);
+  const auto out = build(spec_for(h));
+  const void* fdt = out.data();
+  std::vector<std::string> order;
+  int node = 0;
+  fdt_for_each_subnode(node, fdt, 0) order.emplace_back(fdt_get_name(fdt, node, nullptr));
+  ASSERT_GE(order.size(), paths.size() + 1);
+  EXPECT_EQ(order[0], "gpio-keys");
+  for (size_t i = 0; i < paths.size(); ++i) EXPECT_EQ("/" + order[1 + i], paths[paths.size() - 1 - i]) << i;
+  EXPECT_EQ(order[1 + paths.size()], "psci");
+  EXPECT_EQ(cells_of(fdt, "/gpio-keys/poweroff", "gpios"),
+            (std::vector<uint32_t>{kFirstCopiedPhandle, 3, 0}));
+  EXPECT_EQ(cells_of(fdt, "/virtio_mmio@a003e00", "interrupts"), (std::vector<uint32_t>{0, 47, 1}));
+}
+
 TEST(GuestDtbPassthrough, DevicesNeedAGuestGic) {
   const Host h = host_with(kGicV3Fixture, {"/pl031@9010000"});
   GuestDtbSpec spec = spec_for(h);
