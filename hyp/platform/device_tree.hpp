@@ -79,6 +79,7 @@ struct CellCounts {
 };
 
 class NodeIndex;
+struct IndexedNode;
 
 // One raw `reg` entry, in the parent bus's address space.
 struct RegEntry {
@@ -203,6 +204,11 @@ class DeviceTree {
   [[nodiscard]] const NodeIndex* index() const;
   // The index entry of the node at `node`, or -1 (no index, not a node).
   [[nodiscard]] int entry_of(int node) const;
+
+  enum class IndexedProperty { kFound, kAbsent, kAskLibfdt };
+  // property() for an indexed node without libfdt's per-token checks.
+  [[nodiscard]] IndexedProperty indexed_property(const IndexedNode& node, const char* name,
+                                                 Property* out) const;
 
   // Translates a bus address one level up, through `bus`'s ranges.
   [[nodiscard]] Result<uint64_t, DtError> translate_one(int bus, int bus_parent, uint64_t address,
