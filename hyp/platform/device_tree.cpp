@@ -488,6 +488,78 @@ bool DeviceTree::property(int node, const char* name, Property* out) const {
   return true;
 }
 
+int DeviceTree::prop_token_from(size_t at) const {
+  const size_t struct_size = fdt_size_dt_struct(fdt_);
+  const uint8_t* block = static_cast<const uint8_t*>(fdt_) + fdt_off_dt_struct(fdt_);
+  for (;;) {
+    if (at + FDT_TAGSIZE > struct_size || at > INT_MAX) return -1;
+    const uint32_t tag = read_cell(block + at);
+    if (tag == FDT_PROP) return static_cast<int>(at);
+    if (tag != FDT_NOP) return -FDT_ERR_NOTFOUND;
+    at += FDT_TAGSIZE;
+  }
+}
+
+int DeviceTree::first_property(int node) const {
+  if (const NodeIndex* nodes = index()) {
+    const int e = nodes->find(node);
+    if (e >= 0) {
+      const IndexedNode& n = nodes->entry(static_cast<size_t>(e));
+      const int at = prop_token_from(tag_align(static_cast<size_t>(n.offset) + FDT_TAGSIZE + n.name_len + 1));
+      if (at != -1) return at;
+    }
+  }
+  return fdt_first_property_offset(fdt_, node);
+}
+
+int DeviceTree::next_property(int offset) const {
+  if (index() != nullptr && offset >= 0) {
+    const size_t struct_size = fdt_size_dt_struct(fdt_);
+    const uint8_t* block = static_cast<const uint8_t*>(fdt_) + fdt_off_dt_struct(fdt_);
+    const auto at = static_cast<size_t>(offset);
+    if (at + sizeof(struct fdt_property) <= struct_size && read_cell(block + at) == FDT_PROP) {
+      const uint32_t len = read_cell(block + at + offsetof(struct fdt_property, len));
+      const size_t data_at = at + sizeof(struct fdt_property);
+      if (len <= struct_size - data_at) {
+        const int next = prop_token_from(tag_align(data_at + len));
+        if (next != -1) return next;
+      }
+    }
+  }
+  return fdt_next_property_offset(fdt_, offset);
+}
+
+bool DeviceTree::property_at(int offset, NamedProperty* out, int* error) const {
+  if (index() != nullptr && offset >= 0) {
+    const size_t struct_size = fdt_size_dt_struct(fdt_);
+    const uint8_t* block = static_cast<const uint8_t*>(fdt_) + fdt_off_dt_struct(fdt_);
+    const char* strings = static_cast<const char*>(fdt_) + fdt_off_dt_strings(fdt_);
+    const size_t strings_size = fdt_size_dt_strings(fdt_);
+    const auto at = static_cast<size_t>(offset);
+    if (at + sizeof(struct fdt_property) <= struct_size && read_cell(block + at) == FDT_PROP) {
+      const uint32_t len = read_cell(block + at + offsetof(struct fdt_property, len));
+      const uint32_t nameoff = read_cell(block + at + offsetof(struct fdt_property, nameoff));
+      const size_t data_at = at + sizeof(struct fdt_property);
+      if (len <= struct_size - data_at && nameoff < strings_size &&
+          memchr(strings + nameoff, '\0', strings_size - nameoff) != nullptr) {
+        out->name = strings + nameoff;
+        out->value = Property{block + data_at, len};
+        return true;
+      }
+    }
+  }
+  int len = 0;
+  const char* name = nullptr;
+  const void* data = fdt_getprop_by_offset(fdt_, offset, &name, &len);
+  if (data == nullptr || name == nullptr || len < 0) {
+    *error = data == nullptr ? len : -FDT_ERR_BADSTRUCTURE;
+    return false;
+  }
+  out->name = name;
+  out->value = Property{static_cast<const uint8_t*>(data), static_cast<size_t>(len)};
+  return true;
+}
+
 bool DeviceTree::has_property(int node, const char* name) const {
   Property unused;
   return property(node, name, &unused);

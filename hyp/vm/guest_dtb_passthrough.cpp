@@ -158,12 +158,12 @@ Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Ce
 // every copied node before any is written, so that gpio-keys, written
 // first, can name the copied PL061 by its guest phandle.
 Result<Ok, GuestDtbError> number_phandles(Copier& c, int node, int depth) {
-  int prop = 0;
-  fdt_for_each_property_offset(prop, c.host, node) {
-    int len = 0;
-    const char* pname = nullptr;
-    const void* data = fdt_getprop_by_offset(c.host, prop, &pname, &len);
-    if (data == nullptr || pname == nullptr) return Err{libfdt_error(len, "host node")};
+  for (int prop = c.host_tree.first_property(node); prop >= 0; prop = c.host_tree.next_property(prop)) {
+    dt::DeviceTree::NamedProperty p;
+    int err = 0;
+    if (!c.host_tree.property_at(prop, &p, &err)) return Err{libfdt_error(err, "host node")};
+    const char* pname = p.name;
+    const uint8_t* data = p.value.data;
     if (strcmp(pname, "phandle") != 0 && strcmp(pname, "linux,phandle") != 0) continue;
     if (c.phandles.find(cell_at(data, 0)) != 0) continue;
     if (c.phandles.n == kMaxPassthroughDevices + 1) {
@@ -198,18 +198,19 @@ Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int depth) {
   // others.
   int props[kMaxCopiedProperties];
   size_t prop_count = 0;
-  int offset = 0;
-  fdt_for_each_property_offset(offset, c.host, node) {
+  for (int offset = c.host_tree.first_property(node); offset >= 0;
+       offset = c.host_tree.next_property(offset)) {
     if (prop_count == kMaxCopiedProperties)
       return Err{error(GuestDtbErrorCode::kBadHostDtb, name, "too many properties to copy")};
     props[prop_count++] = offset;
   }
   while (prop_count > 0) {
     const int prop = props[--prop_count];
-    int len = 0;
-    const char* pname = nullptr;
-    const void* data = fdt_getprop_by_offset(c.host, prop, &pname, &len);
-    if (data == nullptr || pname == nullptr) return Err{libfdt_error(len, name)};
+    dt::DeviceTree::NamedProperty p;
+    if (!c.host_tree.property_at(prop, &p, &err)) return Err{libfdt_error(err, name)};
+    const char* pname = p.name;
+    const uint8_t* data = p.value.data;
+    const int len = static_cast<int>(p.value.size);
     if (is_dropped(pname)) continue;
     Cells cells;
     bool rewritten = true;

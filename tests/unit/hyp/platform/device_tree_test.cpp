@@ -211,10 +211,21 @@ void expect_properties_match_libfdt(const DeviceTree& tree, const char* name) {
   int depth = 0;
   for (int node = fdt_next_node(fdt, -1, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth)) {
     int offset = 0;
+    int mine = tree.first_property(node);
     fdt_for_each_property_offset(offset, fdt, node) {
       const char* pname = nullptr;
       int len = 0;
-      ASSERT_NE(fdt_getprop_by_offset(fdt, offset, &pname, &len), nullptr);
+      const void* value = fdt_getprop_by_offset(fdt, offset, &pname, &len);
+      ASSERT_NE(value, nullptr);
+      // The walk: the same offsets, names and values as libfdt's.
+      ASSERT_EQ(mine, offset) << name << " node " << node;
+      DeviceTree::NamedProperty named;
+      int error = 0;
+      ASSERT_TRUE(tree.property_at(mine, &named, &error)) << name << " node " << node;
+      EXPECT_EQ(named.name, pname);
+      EXPECT_EQ(named.value.data, value);
+      EXPECT_EQ(named.value.size, static_cast<size_t>(len));
+      mine = tree.next_property(mine);
       int want_len = 0;
       const void* want = fdt_getprop(fdt, node, pname, &want_len);  // the first of that name
       Property got;
@@ -223,6 +234,7 @@ void expect_properties_match_libfdt(const DeviceTree& tree, const char* name) {
       EXPECT_EQ(got.size, static_cast<size_t>(want_len)) << name << " node " << node << " " << pname;
       ++properties;
     }
+    EXPECT_EQ(mine, offset) << name << " node " << node;  // both -FDT_ERR_NOTFOUND
     for (const char* absent : {"", "reg-names-x", "interrupt", "#address-cellsx", "compatibl"}) {
       Property got;
       EXPECT_EQ(tree.property(node, absent, &got), fdt_getprop(fdt, node, absent, nullptr) != nullptr)
