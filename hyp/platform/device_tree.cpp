@@ -488,6 +488,16 @@ bool DeviceTree::property(int node, const char* name, Property* out) const {
   return true;
 }
 
+const char* DeviceTree::name(int node, int* len) const {
+  const int e = entry_of(node);
+  if (e >= 0) {
+    const IndexedNode& n = index()->entry(static_cast<size_t>(e));
+    *len = static_cast<int>(n.name_len);
+    return static_cast<const char*>(fdt_) + n.name;
+  }
+  return fdt_get_name(fdt_, node, len);
+}
+
 int DeviceTree::prop_token_from(size_t at) const {
   const size_t struct_size = fdt_size_dt_struct(fdt_);
   const uint8_t* block = static_cast<const uint8_t*>(fdt_) + fdt_off_dt_struct(fdt_);

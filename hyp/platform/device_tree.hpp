@@ -138,6 +138,10 @@ class DeviceTree {
   [[nodiscard]] bool property(int node, const char* name, Property* out) const;
   [[nodiscard]] bool has_property(int node, const char* name) const;
 
+  // The node's name ("" for the root), as fdt_get_name gives it: nullptr
+  // (and *len a libfdt error) if `node` is no node. *len excludes the NUL.
+  [[nodiscard]] const char* name(int node, int* len) const;
+
   // A node's properties in blob order, FDT_NOPs skipped, as libfdt's
   // fdt_first_property_offset / fdt_next_property_offset /
   // fdt_getprop_by_offset give them (and libfdt's errors: -FDT_ERR_NOTFOUND

@@ -190,7 +190,7 @@ constexpr size_t kMaxCopiedSubnodes = 32;
 // mode. number_phandles() has numbered its phandles.
 Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int depth) {
   int name_len = 0;
-  const char* name = fdt_get_name(c.host, node, &name_len);
+  const char* name = c.host_tree.name(node, &name_len);
   if (name == nullptr) return Err{libfdt_error(name_len, "host node")};
   int err = fdt_begin_node(c.out, name);
   if (err != 0) return Err{libfdt_error(err, name)};

@@ -210,6 +210,11 @@ void expect_properties_match_libfdt(const DeviceTree& tree, const char* name) {
   int properties = 0;
   int depth = 0;
   for (int node = fdt_next_node(fdt, -1, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth)) {
+    int name_len = -1;
+    int want_name_len = -2;
+    const char* node_name = tree.name(node, &name_len);
+    EXPECT_EQ(node_name, fdt_get_name(fdt, node, &want_name_len)) << name << " node " << node;
+    EXPECT_EQ(name_len, want_name_len) << name << " node " << node;
     int offset = 0;
     int mine = tree.first_property(node);
     fdt_for_each_property_offset(offset, fdt, node) {
