@@ -79,6 +79,7 @@ struct CellCounts {
 };
 
 class NodeIndex;
+struct IndexedNode;
 
 // One raw `reg` entry, in the parent bus's address space.
 struct RegEntry {
@@ -136,6 +137,24 @@ class DeviceTree {
   // True if the property exists; fills *out.
   [[nodiscard]] bool property(int node, const char* name, Property* out) const;
   [[nodiscard]] bool has_property(int node, const char* name) const;
+
+  // The node's name ("" for the root), as fdt_get_name gives it: nullptr
+  // (and *len a libfdt error) if `node` is no node. *len excludes the NUL.
+  [[nodiscard]] const char* name(int node, int* len) const;
+
+  // A node's properties in blob order, FDT_NOPs skipped, as libfdt's
+  // fdt_first_property_offset / fdt_next_property_offset /
+  // fdt_getprop_by_offset give them (and libfdt's errors: -FDT_ERR_NOTFOUND
+  // after the last), without libfdt's per-token checks on an indexed tree.
+  struct NamedProperty {
+    const char* name = nullptr;
+    Property value;
+  };
+  [[nodiscard]] int first_property(int node) const;
+  [[nodiscard]] int next_property(int offset) const;
+  // The property at `offset` (from first/next_property); false (and *error,
+  // a libfdt error) if there is none.
+  [[nodiscard]] bool property_at(int offset, NamedProperty* out, int* error) const;
 
   // A NUL-terminated, non-empty string property. When absent: nullptr if
   // !required, else kMissingProperty. Not terminated or empty: kBadProperty.
@@ -203,6 +222,15 @@ class DeviceTree {
   [[nodiscard]] const NodeIndex* index() const;
   // The index entry of the node at `node`, or -1 (no index, not a node).
   [[nodiscard]] int entry_of(int node) const;
+
+  // The offset of the first FDT_PROP at or after token `at`, NOPs skipped:
+  // -FDT_ERR_NOTFOUND at any other token, -1 (ask libfdt) out of bounds.
+  [[nodiscard]] int prop_token_from(size_t at) const;
+
+  enum class IndexedProperty { kFound, kAbsent, kAskLibfdt };
+  // property() for an indexed node without libfdt's per-token checks.
+  [[nodiscard]] IndexedProperty indexed_property(const IndexedNode& node, const char* name,
+                                                 Property* out) const;
 
   // Translates a bus address one level up, through `bus`'s ranges.
   [[nodiscard]] Result<uint64_t, DtError> translate_one(int bus, int bus_parent, uint64_t address,

@@ -81,12 +81,13 @@ uint32_t cell_at(const void* data, size_t index) {
 Result<Ok, GuestDtbError> rewrite_clocks(Copier& c, const void* data, int len, Cells* out) {
   for (size_t i = 0; i < static_cast<size_t>(len) / kCellBytes; ++i) {
     const int clock = c.host_tree.node_by_phandle(cell_at(data, i));
-    int plen = 0;
-    const void* cells = clock >= 0 ? fdt_getprop(c.host, clock, "#clock-cells", &plen) : nullptr;
-    const void* rate = clock >= 0 ? fdt_getprop(c.host, clock, "clock-frequency", &plen) : nullptr;
-    if (c.clock_phandle == 0 || clock < 0 || fdt_node_check_compatible(c.host, clock, "fixed-clock") != 0 ||
-        cells == nullptr || cell_at(cells, 0) != 0 || rate == nullptr || plen != kCellBytes ||
-        cell_at(rate, 0) != qemu_virt::kApbPclkHz) {
+    dt::Property cells;
+    dt::Property rate;
+    const bool has_cells = clock >= 0 && c.host_tree.property(clock, "#clock-cells", &cells);
+    const bool has_rate = clock >= 0 && c.host_tree.property(clock, "clock-frequency", &rate);
+    if (c.clock_phandle == 0 || clock < 0 || !c.host_tree.is_compatible(clock, "fixed-clock") || !has_cells ||
+        cell_at(cells.data, 0) != 0 || !has_rate || rate.size != kCellBytes ||
+        cell_at(rate.data, 0) != qemu_virt::kApbPclkHz) {
       return Err{error(GuestDtbErrorCode::kBadHostDtb, "clocks",
                        "a passed-through device's clock is not the 24 MHz apb-pclk the guest has")};
     }
@@ -100,11 +101,11 @@ Result<Ok, GuestDtbError> rewrite_clocks(Copier& c, const void* data, int len, C
 // GIC's #address-cells is 0, build_guest_dtb says so), the 3-cell parent specifier kept (the SPI is
 // forwarded with its host INTID).
 Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void* data, int len, Cells* out) {
-  int plen = 0;
-  const void* p = fdt_getprop(c.host, node, "#address-cells", &plen);
-  const size_t child_addr = p != nullptr && plen == kCellBytes ? cell_at(p, 0) : 2;
-  p = fdt_getprop(c.host, node, "#interrupt-cells", &plen);
-  const size_t child_irq = p != nullptr && plen == kCellBytes ? cell_at(p, 0) : 1;
+  dt::Property p;
+  const size_t child_addr =
+      c.host_tree.property(node, "#address-cells", &p) && p.size == kCellBytes ? cell_at(p.data, 0) : 2;
+  const size_t child_irq =
+      c.host_tree.property(node, "#interrupt-cells", &p) && p.size == kCellBytes ? cell_at(p.data, 0) : 1;
   const size_t cells = static_cast<size_t>(len) / kCellBytes;
   size_t at = 0;
   while (at < cells) {
@@ -112,8 +113,8 @@ Result<Ok, GuestDtbError> rewrite_interrupt_map(Copier& c, int node, const void*
     const int parent = ph < cells ? c.host_tree.node_by_phandle(cell_at(data, ph)) : -1;
     if (parent < 0)
       return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry names no node")};
-    p = fdt_getprop(c.host, parent, "#address-cells", &plen);
-    const size_t parent_addr = p != nullptr && plen == kCellBytes ? cell_at(p, 0) : 0;
+    const size_t parent_addr =
+        c.host_tree.property(parent, "#address-cells", &p) && p.size == kCellBytes ? cell_at(p.data, 0) : 0;
     const size_t spec = ph + 1 + parent_addr;
     if (spec + kGicInterruptCells > cells) {
       return Err{error(GuestDtbErrorCode::kBadHostDtb, "interrupt-map", "an entry is truncated")};
@@ -138,14 +139,14 @@ Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Ce
     const uint32_t host_ph = cell_at(data, at);
     const uint32_t guest_ph = c.phandles.find(host_ph);
     const int ctrl = c.host_tree.node_by_phandle(host_ph);
-    int plen = 0;
-    const void* gc = ctrl >= 0 ? fdt_getprop(c.host, ctrl, "#gpio-cells", &plen) : nullptr;
-    if (guest_ph == 0 || gc == nullptr || plen != kCellBytes) {
+    dt::Property gc;
+    if (guest_ph == 0 || ctrl < 0 || !c.host_tree.property(ctrl, "#gpio-cells", &gc) ||
+        gc.size != kCellBytes) {
       return Err{
           error(GuestDtbErrorCode::kBadHostDtb, "gpios", "a GPIO of a copied gpio-keys node is not copied")};
     }
     (void)out->push(guest_ph);
-    const size_t n = cell_at(gc, 0);
+    const size_t n = cell_at(gc.data, 0);
     for (size_t i = 1; i <= n && at + i < cells; ++i) (void)out->push(cell_at(data, at + i));
     at += 1 + n;
   }
@@ -157,12 +158,12 @@ Result<Ok, GuestDtbError> rewrite_gpios(Copier& c, const void* data, int len, Ce
 // every copied node before any is written, so that gpio-keys, written
 // first, can name the copied PL061 by its guest phandle.
 Result<Ok, GuestDtbError> number_phandles(Copier& c, int node, int depth) {
-  int prop = 0;
-  fdt_for_each_property_offset(prop, c.host, node) {
-    int len = 0;
-    const char* pname = nullptr;
-    const void* data = fdt_getprop_by_offset(c.host, prop, &pname, &len);
-    if (data == nullptr || pname == nullptr) return Err{libfdt_error(len, "host node")};
+  for (int prop = c.host_tree.first_property(node); prop >= 0; prop = c.host_tree.next_property(prop)) {
+    dt::DeviceTree::NamedProperty p;
+    int err = 0;
+    if (!c.host_tree.property_at(prop, &p, &err)) return Err{libfdt_error(err, "host node")};
+    const char* pname = p.name;
+    const uint8_t* data = p.value.data;
     if (strcmp(pname, "phandle") != 0 && strcmp(pname, "linux,phandle") != 0) continue;
     if (c.phandles.find(cell_at(data, 0)) != 0) continue;
     if (c.phandles.n == kMaxPassthroughDevices + 1) {
@@ -189,7 +190,7 @@ constexpr size_t kMaxCopiedSubnodes = 32;
 // mode. number_phandles() has numbered its phandles.
 Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int depth) {
   int name_len = 0;
-  const char* name = fdt_get_name(c.host, node, &name_len);
+  const char* name = c.host_tree.name(node, &name_len);
   if (name == nullptr) return Err{libfdt_error(name_len, "host node")};
   int err = fdt_begin_node(c.out, name);
   if (err != 0) return Err{libfdt_error(err, name)};
@@ -197,18 +198,19 @@ Result<Ok, GuestDtbError> copy_node(Copier& c, int node, int depth) {
   // others.
   int props[kMaxCopiedProperties];
   size_t prop_count = 0;
-  int offset = 0;
-  fdt_for_each_property_offset(offset, c.host, node) {
+  for (int offset = c.host_tree.first_property(node); offset >= 0;
+       offset = c.host_tree.next_property(offset)) {
     if (prop_count == kMaxCopiedProperties)
       return Err{error(GuestDtbErrorCode::kBadHostDtb, name, "too many properties to copy")};
     props[prop_count++] = offset;
   }
   while (prop_count > 0) {
     const int prop = props[--prop_count];
-    int len = 0;
-    const char* pname = nullptr;
-    const void* data = fdt_getprop_by_offset(c.host, prop, &pname, &len);
-    if (data == nullptr || pname == nullptr) return Err{libfdt_error(len, name)};
+    dt::DeviceTree::NamedProperty p;
+    if (!c.host_tree.property_at(prop, &p, &err)) return Err{libfdt_error(err, name)};
+    const char* pname = p.name;
+    const uint8_t* data = p.value.data;
+    const int len = static_cast<int>(p.value.size);
     if (is_dropped(pname)) continue;
     Cells cells;
     bool rewritten = true;
@@ -252,10 +254,9 @@ bool gpio_keys_wanted(const Copier& c, int keys) {
   int child = 0;
   bool any = false;
   fdt_for_each_subnode(child, c.host, keys) {
-    int len = 0;
-    const void* gpios = fdt_getprop(c.host, child, "gpios", &len);
-    if (gpios == nullptr || len < static_cast<int>(kCellBytes)) continue;
-    if (c.phandles.find(cell_at(gpios, 0)) == 0) return false;
+    dt::Property gpios;
+    if (!c.host_tree.property(child, "gpios", &gpios) || gpios.size < kCellBytes) continue;
+    if (c.phandles.find(cell_at(gpios.data, 0)) == 0) return false;
     any = true;
   }
   return any;
@@ -282,7 +283,10 @@ Result<Ok, GuestDtbError> write_passthrough_nodes(const GuestDtbSpec& spec, void
   for (size_t i = 0; i < plan->node_count; ++i) TRY(number_phandles(c, plan->nodes[i], 0));
   int keys[kMaxGpioKeys];
   size_t key_count = 0;
-  for (int k = -1; (k = fdt_node_offset_by_compatible(spec.host_fdt, k, "gpio-keys")) >= 0;) {
+  // Every node in blob order, as fdt_node_offset_by_compatible would find
+  // them, but through the host tree's index (no libfdt walk per step).
+  for (int k = c.host_tree.next_node(-1); k >= 0; k = c.host_tree.next_node(k)) {
+    if (!c.host_tree.is_compatible(k, "gpio-keys")) continue;
     if (!gpio_keys_wanted(c, k)) continue;
     if (key_count == kMaxGpioKeys)
       return Err{error(GuestDtbErrorCode::kBadHostDtb, "gpio-keys", "too many gpio-keys nodes to copy")};

@@ -242,7 +242,7 @@ const char* lamina_owned(const DeviceTree& tree, int node, int console) {
       return "interrupt controllers (the GIC, its ITS) are lamina's; guests get a virtual GIC";
     }
     int len = 0;
-    const char* name = fdt_get_name(tree.blob(), n, &len);
+    const char* name = tree.name(n, &len);
     if (name != nullptr && tree.parent(n).value_or(-1) == dt::kRootNode &&
         (strcmp(name, "cpus") == 0 || strcmp(name, "chosen") == 0)) {
       return "/cpus and /chosen describe lamina's machine, not devices";

@@ -202,6 +202,77 @@ TEST(DeviceTreeTest, ParentOfEveryNodeIsLibfdts) {
   }
 }
 
+// Every node's every property, and names no node has, read through the
+// index's own property walk: the same value and size as fdt_getprop.
+void expect_properties_match_libfdt(const DeviceTree& tree, const char* name) {
+  ASSERT_TRUE(tree.indexed()) << name;
+  const void* fdt = tree.blob();
+  int properties = 0;
+  int depth = 0;
+  for (int node = fdt_next_node(fdt, -1, &depth); node >= 0; node = fdt_next_node(fdt, node, &depth)) {
+    int name_len = -1;
+    int want_name_len = -2;
+    const char* node_name = tree.name(node, &name_len);
+    EXPECT_EQ(node_name, fdt_get_name(fdt, node, &want_name_len)) << name << " node " << node;
+    EXPECT_EQ(name_len, want_name_len) << name << " node " << node;
+    int offset = 0;
+    int mine = tree.first_property(node);
+    fdt_for_each_property_offset(offset, fdt, node) {
+      const char* pname = nullptr;
+      int len = 0;
+      const void* value = fdt_getprop_by_offset(fdt, offset, &pname, &len);
+      ASSERT_NE(value, nullptr);
+      // The walk: the same offsets, names and values as libfdt's.
+      ASSERT_EQ(mine, offset) << name << " node " << node;
+      DeviceTree::NamedProperty named;
+      int error = 0;
+      ASSERT_TRUE(tree.property_at(mine, &named, &error)) << name << " node " << node;
+      EXPECT_EQ(named.name, pname);
+      EXPECT_EQ(named.value.data, value);
+      EXPECT_EQ(named.value.size, static_cast<size_t>(len));
+      mine = tree.next_property(mine);
+      int want_len = 0;
+      const void* want = fdt_getprop(fdt, node, pname, &want_len);  // the first of that name
+      Property got;
+      ASSERT_TRUE(tree.property(node, pname, &got)) << name << " node " << node << " " << pname;
+      EXPECT_EQ(got.data, want) << name << " node " << node << " " << pname;
+      EXPECT_EQ(got.size, static_cast<size_t>(want_len)) << name << " node " << node << " " << pname;
+      ++properties;
+    }
+    EXPECT_EQ(mine, offset) << name << " node " << node;  // both -FDT_ERR_NOTFOUND
+    for (const char* absent : {"", "reg-names-x", "interrupt", "#address-cellsx", "compatibl"}) {
+      Property got;
+      EXPECT_EQ(tree.property(node, absent, &got), fdt_getprop(fdt, node, absent, nullptr) != nullptr)
+          << name << " node " << node << " '" << absent << "'";
+    }
+  }
+  EXPECT_GT(properties, 50) << name;
+}
+
+TEST(DeviceTreeTest, PropertiesAreLibfdts) {
+  for (const char* name : {"qemu-virt-gicv3-max-smp4-4g.dtb", "qemu-virt-gicv2-a57-smp1-1g.dtb",
+                           "bcm2711-rpi-4-b.dtb", "synthetic.dtb"}) {
+    const Dtb dtb = Dtb::load(name);
+    expect_properties_match_libfdt(open_ok(dtb), name);
+  }
+}
+
+// FDT_NOP tokens (left by fdt_nop_property, fdt_nop_node) sit among a
+// node's properties and between nodes; a lookup steps over them and still
+// stops at the node's first child.
+TEST(DeviceTreeTest, PropertiesSkipNops) {
+  Dtb dtb = Dtb::load("qemu-virt-gicv3-max-smp4-4g.dtb").editable();
+  const int root = 0;
+  ASSERT_EQ(fdt_nop_property(dtb.data(), root, "model"), 0);
+  ASSERT_EQ(fdt_nop_property(dtb.data(), fdt_path_offset(dtb.data(), "/chosen"), "stdout-path"), 0);
+  const DeviceTree tree = open_ok(dtb);
+  Property p;
+  EXPECT_FALSE(tree.property(root, "model", &p));
+  EXPECT_TRUE(tree.property(root, "#address-cells", &p));
+  EXPECT_FALSE(tree.property(root, "migrate", &p));  // /psci's, a child's property
+  expect_properties_match_libfdt(tree, "with NOPs");
+}
+
 TEST(DeviceTreeTest, NestingDepthIsBounded) {
   for (int levels : {kMaxDepth - 2, kMaxDepth + 4}) {
     Dtb dtb = Dtb::empty(1 << 20);
