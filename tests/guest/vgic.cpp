@@ -157,12 +157,17 @@ void guest_secondary(unsigned cpu, uint64_t, const EntryState&) {
   dsb_sy();
   g_cpu1_ready = 1;
   sev();
-  unmask_irqs();
-  // Generous deadlines: on a loaded host QEMU may leave a vCPU's thread
-  // unscheduled for seconds of real (counter) time.
+  // WFI with PSTATE.I masked, the SGI taken in a window after it: with IRQs
+  // unmasked at the check, an SGI taken between the check and the WFI
+  // would leave this vCPU asleep with nothing left to wake it (a lost
+  // wake-up that hung the test about once in 15 runs). Generous deadline:
+  // on a loaded host QEMU may leave a vCPU's thread unscheduled for seconds.
   const uint64_t deadline = counter() + us_to_ticks(8000000);
-  while (g_irqs[1].sgi_count == 0 && counter() < deadline) wfi();
-  mask_irqs();
+  while (g_irqs[1].sgi_count == 0 && counter() < deadline) {
+    wfi();
+    unmask_irqs();
+    mask_irqs();
+  }
   // Anything else that arrives within a moment counts too (a duplicate).
   delay_us(1000);
   unmask_irqs();
