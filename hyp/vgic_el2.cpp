@@ -155,6 +155,22 @@ void kick_vcpus(Vm& vm, uint32_t kicks) {
 // A vCPU about to resume needs no kick of its own: it loads now.
 void deliver_kicks(Vcpu& self, uint32_t kicks) { kick_vcpus(self.vm(), kicks & ~(1u << self.index())); }
 
+// SPI `intid`'s line in `vm`'s vGIC, then the kicks it caused. `self`: the
+// vCPU of `vm` this CPU runs, which folds and loads before it resumes
+// anyway (no SGI to itself); null from elsewhere.
+bool set_spi_line(Vm& vm, uint32_t intid, bool level, Vcpu* self) {
+  if (!vm.has_vgic) return false;
+  uint32_t kicks = 0;
+  {
+    VgicLock lock(vm);
+    if (!vm.vgic.set_line(0, intid, level)) return false;
+    kicks = vm.vgic.take_kicks();
+  }
+  if (self != nullptr) deliver_kicks(*self, kicks);
+  else kick_vcpus(vm, kicks);
+  return true;
+}
+
 }  // namespace
 
 bool vgic_create(Vm& vm) {
@@ -326,17 +342,7 @@ void vgic_handle_irqs(Vcpu& vcpu) {
       // to wait in vgic_wfi_wait, and would deliver kicks only at its next
       // load); this vCPU itself folds and loads anyway.
       gic_priority_drop(intid);
-      if (owner == &vm) {
-        uint32_t kicks = 0;
-        {
-          VgicLock lock(vm);
-          (void)vm.vgic.set_line(vcpu.index(), intid, true);
-          kicks = vm.vgic.take_kicks();
-        }
-        deliver_kicks(vcpu, kicks);
-      } else {
-        (void)vgic_set_spi_level(*owner, intid, true);
-      }
+      (void)set_spi_line(*owner, intid, true, owner == &vm ? &vcpu : nullptr);
       continue;
     }
     if (intid == gic_maintenance_intid()) {
@@ -401,17 +407,7 @@ bool vgic_trapped_sgi(Vcpu& vcpu, const arch::SysRegAccess& access, uint64_t val
   return true;
 }
 
-bool vgic_set_spi_level(Vm& vm, uint32_t intid, bool level) {
-  if (!vm.has_vgic) return false;
-  uint32_t kicks = 0;
-  {
-    VgicLock lock(vm);
-    if (!vm.vgic.set_line(0, intid, level)) return false;
-    kicks = vm.vgic.take_kicks();
-  }
-  kick_vcpus(vm, kicks);
-  return true;
-}
+bool vgic_set_spi_level(Vm& vm, uint32_t intid, bool level) { return set_spi_line(vm, intid, level, nullptr); }
 
 void vgic_vm_reset(Vm& vm) {
   if (!vm.has_vgic) return;
