@@ -26,47 +26,6 @@ set(LINUX_GUEST_PASS
   --reject "Kernel panic" --reject "Unable to handle kernel" --reject "Call trace:"
   --expect-exit 0)
 
-# lamina_linux_bare_test(<name> <vcpus> <mem MiB> <lamina-qemu options>...):
-# test linux-bare.<name>.
-function(lamina_linux_bare_test name vcpus mem_mib)
-  add_test(NAME "linux-bare.${name}"
-           COMMAND "${LAMINA_QEMU}" --bare
-                   --guest-kernel "${LAMINA_GUEST_IMAGES}/Image"
-                   --guest-initrd "${LAMINA_GUEST_IMAGES}/initramfs.cpio.gz"
-                   --guest-append "console=ttyAMA0 nokaslr lamina.mode=auto lamina.vcpus=${vcpus} lamina.mem_mib=${mem_mib}"
-                   --vcpus ${vcpus} --guest-mem ${mem_mib}M
-                   --name "linux-bare.${name}" --timeout 90
-                   --log "${CMAKE_CURRENT_BINARY_DIR}/logs/linux-bare.${name}.log"
-                   ${LINUX_GUEST_PASS} ${ARGN})
-  set_tests_properties("linux-bare.${name}" PROPERTIES LABELS linux-bare TIMEOUT 150)
-endfunction()
-
-# `make run`'s machine (GICv3, 2 vCPUs, 1 GiB) with -cpu max.
-lamina_linux_bare_test(gicv3.2vcpu 2 1024 --gic 3)
-# The other GIC and CPU model, 4 vCPUs, under icount (the benchmark's timing).
-lamina_linux_bare_test(gicv2.4vcpu.cortex-a57.icount 4 1024 --gic 2 --cpu cortex-a57 --icount)
-
-# lamina_linux_test(<name> <vcpus> <mem MiB> <lamina-qemu options>...): test
-# linux.<name>, the same kernel under lamina (CTest label `linux`), with a
-# timeout that leaves room for lamina's own boot. For expectations before
-# the guest's start marker or after its power-off, use lamina_linux_run.
-function(lamina_linux_test name vcpus mem_mib)
-  add_test(NAME "linux.${name}"
-           COMMAND "${LAMINA_QEMU}" --image "${LAMINA_BUILD_DIR}/lamina.bin"
-                   --guest-kernel "${LAMINA_GUEST_IMAGES}/Image"
-                   --guest-initrd "${LAMINA_GUEST_IMAGES}/initramfs.cpio.gz"
-                   --guest-append "console=ttyAMA0 nokaslr lamina.mode=auto lamina.vcpus=${vcpus} lamina.mem_mib=${mem_mib}"
-                   --vcpus ${vcpus} --guest-mem ${mem_mib}M
-                   --name "linux.${name}" --timeout 120
-                   --log "${CMAKE_CURRENT_BINARY_DIR}/logs/linux.${name}.log"
-                   ${LINUX_GUEST_PASS} ${ARGN})
-  set_tests_properties("linux.${name}" PROPERTIES LABELS linux TIMEOUT 180)
-endfunction()
-
-# GICv2 hosts on another CPU model, 4 vCPUs, under icount (GICH list
-# registers, the GICV frame as the guest's GICC).
-lamina_linux_test(gicv2.4vcpu.cortex-a57.icount 4 1024 --gic 2 --cpu cortex-a57 --icount)
-
 # Passthrough (label linux): virtio-blk disks with fresh markers on a
 # virtio-mmio transport and behind the PCIe host bridge (INTx), and the PL031
 # RTC, read from inside the guest (guest-images/passthrough-test.sh).
@@ -146,6 +105,16 @@ function(lamina_linux_run name vcpus mem_mib)
     set_tests_properties("${name}" PROPERTIES FIXTURES_REQUIRED "${arg_FIXTURES}")
   endif()
 endfunction()
+
+# The references on bare QEMU (label `linux-bare`): `make run`'s machine
+# (GICv3, 2 vCPUs, 1 GiB) with -cpu max, and the other GIC and CPU model, 4
+# vCPUs, under icount (the benchmark's timing); the latter also under lamina
+# (GICH list registers, the GICV frame as the guest's GICC).
+lamina_linux_run(linux-bare.gicv3.2vcpu 2 1024 BARE TIMEOUT 90 LABELS linux-bare OPTIONS --gic 3)
+lamina_linux_run(linux-bare.gicv2.4vcpu.cortex-a57.icount 4 1024 BARE TIMEOUT 90 LABELS linux-bare
+                 OPTIONS --gic 2 --cpu cortex-a57 --icount)
+lamina_linux_run(linux.gicv2.4vcpu.cortex-a57.icount 4 1024 TIMEOUT 120 LABELS linux
+                 OPTIONS --gic 2 --cpu cortex-a57 --icount)
 
 # --- The Linux smoke matrix (label `linux`) --------------------------------
 #
