@@ -101,7 +101,7 @@ struct DeviceTree::IndexSlot {
 
 namespace {
 
-constexpr size_t kCellBytes = 4;
+using dt::kCellBytes;
 
 // Largest cell count libfdt's own fdt_address_cells accepts (FDT_MAX_NCELLS);
 // wider values are garbage, not just "unsupported".

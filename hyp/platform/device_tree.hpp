@@ -40,6 +40,8 @@ inline constexpr int kMaxDepth = 32;
 // so DeviceTree::open rejects blobs where it does not.
 inline constexpr int kRootNode = 0;
 
+// Bytes in one cell (a big-endian 32-bit value, DT spec 2.2.4).
+inline constexpr size_t kCellBytes = 4;
 // Widest address or size lamina reads: two cells, 64 bits.
 inline constexpr uint32_t kMaxCells = 2;
 
@@ -48,6 +50,10 @@ inline constexpr uint32_t kMaxCells = 2;
 // Reads `cells` (0, 1 or 2) big-endian cells at any alignment as one number
 // (most significant cell first). Precondition: cells <= kMaxCells.
 [[nodiscard]] uint64_t read_cells(const void* p, uint32_t cells);
+
+// The length of a GIC interrupt specifier <type number flags>: a GIC
+// node's #interrupt-cells.
+inline constexpr uint32_t kGicInterruptCells = 3;
 
 // Converts a 3-cell GIC interrupt specifier's <type number> to an INTID:
 // type 0 = SPI (INTID 32 + number), type 1 = PPI (INTID 16 + number).

@@ -9,7 +9,7 @@ namespace lamina::hyp::dt {
 
 namespace {
 
-constexpr size_t kCellBytes = 4;
+using dt::kCellBytes;
 
 uint32_t blob_offset(const void* fdt, const void* p) {
   return static_cast<uint32_t>(static_cast<const char*>(p) - static_cast<const char*>(fdt));

@@ -11,8 +11,8 @@ namespace lamina::hyp {
 namespace {
 
 using dt::DeviceTree;
+using dt::kCellBytes;
 
-constexpr size_t kCellBytes = 4;
 constexpr uint32_t kFirstSpiIntid = 32;  // IHI 0069 "INTIDs": SPIs are 32-1019
 
 // MPIDR_EL1 affinity fields Aff3 [39:32], Aff2 [23:16], Aff1 [15:8] and
@@ -350,7 +350,7 @@ Result<TimerDesc, DtError> read_timer(const DeviceTree& tree, const GicNode& gic
 
   const int controller = TRY(tree.interrupt_parent(node));
   const uint32_t cells = TRY(tree.u32(controller, "#interrupt-cells"));
-  if (cells != 3 && !(cells == 4 && gic.desc.version == GicVersion::kV3)) {
+  if (cells != dt::kGicInterruptCells && !(cells == 4 && gic.desc.version == GicVersion::kV3)) {
     return Err{tree.error(DtErrorCode::kUnsupported, node, "interrupts",
                           "the timer's interrupt parent does not take 3-cell GIC specifiers")};
   }

@@ -15,6 +15,8 @@ namespace lamina::hyp {
 
 namespace {
 
+using dt::kGicInterruptCells;
+
 // Cell layout of the trees lamina writes: 64-bit addresses and sizes at the
 // root, as QEMU virt; CPUs are addressed by one cell (MPIDR Aff0) with no
 // size (DT spec 3.7 "/cpus Node Properties").
@@ -22,7 +24,6 @@ constexpr uint32_t kRootAddressCells = 2;
 constexpr uint32_t kRootSizeCells = 2;
 constexpr uint32_t kCpusAddressCells = 1;
 constexpr uint32_t kCpusSizeCells = 0;
-constexpr uint32_t kGicInterruptCells = 3;
 // Enough for every address/size pair lamina writes (GICv2/v3: two entries).
 constexpr size_t kMaxRegEntries = 2;
 // libfdt accepts up to four cells for an address or size (FDT_MAX_NCELLS).

@@ -13,8 +13,8 @@ namespace lamina::hyp {
 
 namespace {
 
-constexpr size_t kCellBytes = 4;
-constexpr uint32_t kGicInterruptCells = 3;
+using dt::kCellBytes;
+using dt::kGicInterruptCells;
 // Phandles of copied nodes: above QEMU's (0x8000...) and lamina's own.
 constexpr uint32_t kFirstCopiedPhandle = 0x9000;
 // The largest property lamina rewrites (PCIe interrupt-map: 16 entries of

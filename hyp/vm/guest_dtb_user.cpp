@@ -12,7 +12,7 @@ namespace lamina::hyp {
 
 namespace {
 
-constexpr size_t kCellBytes = 4;
+using dt::kCellBytes;
 constexpr char kPsci[] = "psci";
 constexpr char kGicV2Compatible[] = "arm,cortex-a15-gic";
 constexpr char kGicV3Compatible[] = "arm,gic-v3";

@@ -10,9 +10,9 @@ namespace lamina::hyp {
 namespace {
 
 using dt::DeviceTree;
+using dt::kCellBytes;
+using dt::kGicInterruptCells;
 
-constexpr size_t kCellBytes = 4;
-constexpr uint32_t kGicInterruptCells = 3;
 // 3-cell GIC specifier flags[3:0], the trigger (arm,gic.yaml
 // "#interrupt-cells"): 1 = rising edge, 4 = high level. Falling edge and low
 // level are what the GIC cannot take (IHI 0069 "GICD_ICFGR<n>": an SPI is

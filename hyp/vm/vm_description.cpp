@@ -13,8 +13,8 @@ namespace lamina::hyp {
 namespace {
 
 using dt::DeviceTree;
+using dt::kCellBytes;
 
-constexpr size_t kCellBytes = 4;
 constexpr uint64_t kKiB = 1024;
 
 constexpr const char* kMultibootPrefix = "multiboot,";
