@@ -12,8 +12,10 @@ namespace {
 
 GicDesc g_gic;
 GicVersion g_version = GicVersion::kNone;
-bool g_v2 = false;  // tested on every call: the GICv3 path pays one branch
 uint32_t g_maintenance_intid = kMaintenancePpi;
+
+// Tested on every call: the GICv3 path pays one compare and branch.
+bool v2() { return g_version == GicVersion::kV2; }
 
 bool is_spi(uint32_t intid) {
   return intid >= arch::gic::kNumPrivate && intid < arch::gic::kFirstSpecialIntid;
@@ -43,8 +45,7 @@ bool init_gic_host(const GicDesc& gic, bool gic_sysreg) {
     }
     g_maintenance_intid = gic.maintenance_intid;
   }
-  g_v2 = gic.version == GicVersion::kV2;
-  if (!(g_v2 ? gic_v2::init(gic) : gic_v3::init(gic))) return false;
+  if (!(gic.version == GicVersion::kV2 ? gic_v2::init(gic) : gic_v3::init(gic))) return false;
   g_version = gic.version;
   return true;
 }
@@ -56,44 +57,44 @@ uint32_t gic_maintenance_intid() { return g_maintenance_intid; }
 
 bool init_gic_cpu(uint64_t mpidr) {
   if (!gic_host_ready()) return false;
-  return g_v2 ? gic_v2::init_cpu(mpidr) : gic_v3::init_cpu(mpidr);
+  return v2() ? gic_v2::init_cpu(mpidr) : gic_v3::init_cpu(mpidr);
 }
 
 uint32_t gic_acknowledge() {
-  if (g_v2) [[unlikely]]
+  if (v2()) [[unlikely]]
     return gic_v2::acknowledge();
   return gic_v3::acknowledge();
 }
 
 void gic_priority_drop(uint32_t intid) {
-  if (g_v2) [[unlikely]]
+  if (v2()) [[unlikely]]
     return gic_v2::priority_drop(intid);
   gic_v3::priority_drop(intid);
 }
 
 void gic_deactivate(uint32_t intid) {
-  if (g_v2) [[unlikely]]
+  if (v2()) [[unlikely]]
     return gic_v2::deactivate(intid);
   gic_v3::deactivate(intid);
 }
 
 void gic_send_sgi(uint64_t mpidr, uint32_t sgi) {
-  if (g_v2) [[unlikely]]
+  if (v2()) [[unlikely]]
     return gic_v2::send_sgi(mpidr, sgi);
   gic_v3::send_sgi(mpidr, sgi);
 }
 
 void gic_resample_after_hw_deactivation() {
-  if (g_v2) gic_v2::resample();
+  if (v2()) gic_v2::resample();
 }
 
 void gic_hw_forwarding_watch(bool hw_loaded) {
-  if (g_v2) gic_v2::watch(hw_loaded);
+  if (v2()) gic_v2::watch(hw_loaded);
 }
 
 void gic_spi_enable(uint32_t intid, uint64_t mpidr, bool edge) {
   if (!gic_host_ready() || !is_spi(intid)) return;
-  if (g_v2)
+  if (v2())
     gic_v2::spi_enable(intid, mpidr, edge);
   else
     gic_v3::spi_enable(intid, mpidr, edge);
@@ -101,7 +102,7 @@ void gic_spi_enable(uint32_t intid, uint64_t mpidr, bool edge) {
 
 void gic_spi_disable(uint32_t intid) {
   if (!gic_host_ready() || !is_spi(intid)) return;
-  if (g_v2)
+  if (v2())
     gic_v2::spi_disable(intid);
   else
     gic_v3::spi_disable(intid);
